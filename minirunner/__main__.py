@@ -1,0 +1,5 @@
+"""Allow ``python -m minirunner``."""
+
+from minirunner.cli import main
+
+main()

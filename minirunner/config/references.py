@@ -1,0 +1,73 @@
+"""`!reference [key, subkey, ...]`: replaced by the value it names, after `extends`.
+
+https://docs.gitlab.com/ci/yaml/yaml_optimization/#reference-tags
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from minirunner.config.yamlfile import Reference
+from minirunner.errors import ConfigError
+
+_IN_PROGRESS = object()
+
+
+class _Resolver:
+    """GitLab's Tags::Resolver: each tag resolves once, a tag seen again while it
+    resolves is a circular chain."""
+
+    def __init__(self, config: dict[Any, Any]) -> None:
+        self.config = config
+        self.resolved: dict[int, Any] = {}
+
+    def walk(self, value: Any) -> Any:
+        if isinstance(value, Reference):
+            return self.resolve(value)
+        if isinstance(value, dict):
+            changed: dict[Any, Any] | None = None
+            for key, item in value.items():
+                new = self.walk(item)
+                if new is not item:
+                    if changed is None:
+                        changed = dict(value)
+                    changed[key] = new
+            return value if changed is None else changed
+        if isinstance(value, list):
+            items = [self.walk(item) for item in value]
+            if any(new is not old for new, old in zip(items, value, strict=True)):
+                return items
+            return value
+        return value
+
+    def resolve(self, reference: Reference) -> Any:
+        state = self.resolved.get(id(reference))
+        if state is _IN_PROGRESS:
+            raise ConfigError(
+                f"{reference.text} is part of a circular chain",
+                file=reference.file,
+                line=reference.line,
+            )
+        if state is not None:
+            return state
+        self.resolved[id(reference)] = _IN_PROGRESS
+        target: Any = self.config
+        for key in reference.path:
+            target = target.get(key) if isinstance(target, dict) else None
+        value = self.walk(target)
+        # GitLab raises unless the value is truthy in Ruby: nil and false are
+        # "not found".
+        if value is None or value is False:
+            raise ConfigError(
+                f"{reference.text} could not be found",
+                file=reference.file,
+                line=reference.line,
+            )
+        self.resolved[id(reference)] = value
+        return value
+
+
+def resolve_references(config: dict[Any, Any]) -> dict[Any, Any]:
+    """The configuration with every `!reference` replaced; the input is unchanged."""
+    result: dict[Any, Any] = _Resolver(config).walk(config)
+    return result

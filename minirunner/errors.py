@@ -1,0 +1,115 @@
+"""The errors minirunner shows to its user, each as one line."""
+
+from __future__ import annotations
+
+import click
+
+# Exit statuses, as documented in README.md.
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_ENVIRONMENT = 3
+EXIT_INTERNAL = 70
+EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
+
+
+class MinirunnerError(click.ClickException):
+    """Base of every error that is the user's to fix; the CLI prints it in one line."""
+
+    exit_code = EXIT_FAILED
+
+
+class ConfigError(MinirunnerError):
+    """The CI configuration is one GitLab would reject.
+
+    The message is prefixed with where the problem is: ``file:line``, then the
+    job and the keyword, when they are known.
+    """
+
+    exit_code = EXIT_CONFIG
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        job: str | None = None,
+        keyword: str | None = None,
+    ) -> None:
+        self.reason = message
+        self.file = file
+        self.line = line
+        self.job = job
+        self.keyword = keyword
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        parts = []
+        if self.file:
+            parts.append(f"{self.file}:{self.line}" if self.line else self.file)
+        if self.job:
+            parts.append(f"job '{self.job}'")
+        if self.keyword:
+            parts.append(f"{self.keyword}")
+        parts.append(self.reason)
+        return ": ".join(parts)
+
+    def located(
+        self,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        job: str | None = None,
+        keyword: str | None = None,
+    ) -> ConfigError:
+        """Fill in the parts of the location that are not known yet."""
+        self.file = self.file or file
+        self.line = self.line or line
+        self.job = self.job or job
+        self.keyword = self.keyword or keyword
+        self.message = self._compose()
+        return self
+
+
+class ExpressionError(ConfigError):
+    """A ``rules:if`` expression that GitLab's expression language rejects."""
+
+    def __init__(self, message: str, expression: str, column: int) -> None:
+        self.expression = expression
+        self.column = column
+        super().__init__(f"{message} at column {column} of '{expression}'")
+
+
+class IncludeUnavailable(ConfigError):
+    """An include that cannot be had offline and has no local mapping."""
+
+
+class GitError(MinirunnerError):
+    """The repository is missing or in a state minirunner cannot read."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class DockerUnavailable(MinirunnerError):
+    """The Docker engine does not answer."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class ImageMissing(MinirunnerError):
+    """An image is not present locally and cannot be pulled."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class RegistryError(MinirunnerError):
+    """The local registry cannot be started or reached."""
+
+    exit_code = EXIT_ENVIRONMENT
+
+
+class UsageError(MinirunnerError):
+    """A command-line value that makes no sense (an unknown job, a bad variable)."""
+
+    exit_code = EXIT_CONFIG

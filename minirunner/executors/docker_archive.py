@@ -1,0 +1,83 @@
+"""A job's files into and out of containers as tar archives, so any engine works."""
+
+from __future__ import annotations
+
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from docker import APIClient
+
+# Archives below this size stay in memory; larger checkouts spill to a file.
+SPOOL_BYTES = 32 << 20
+
+TarFilter = Callable[[tarfile.TarInfo], tarfile.TarInfo]
+
+
+def checkout_archive(
+    checkout: Path,
+    project_dir: str,
+    *,
+    overlay: Path | None = None,
+    shared: bool = False,
+) -> IO[bytes]:
+    """A tar for `put_archive("/")` that puts `checkout` at `project_dir`.
+
+    The files of `overlay` (artifacts of earlier jobs) are laid over the checkout.
+    Entries belong to root, as the files GitLab's helper checks out; with `shared`
+    everyone may write them, as GitLab Runner's umask 0000 allows, for images whose
+    `docker:user` is not root.
+    """
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    target = PurePosixPath(project_dir)
+    owned = _ownership(shared)
+    with tarfile.open(fileobj=spool, mode="w") as archive:
+        for parent in reversed(target.relative_to("/").parents[:-1]):
+            entry = tarfile.TarInfo(str(parent))
+            entry.type = tarfile.DIRTYPE
+            entry.mode = 0o755
+            archive.addfile(owned(entry))
+        arcname = str(target.relative_to("/"))
+        archive.add(checkout, arcname=arcname, filter=owned)
+        if overlay is not None:
+            for child in sorted(overlay.iterdir()):
+                archive.add(child, arcname=f"{arcname}/{child.name}", filter=owned)
+    spool.seek(0)
+    return spool
+
+
+def _ownership(shared: bool) -> TarFilter:
+    def owned(entry: tarfile.TarInfo) -> tarfile.TarInfo:
+        entry.uid = entry.gid = 0
+        entry.uname = entry.gname = "root"
+        if shared and not entry.issym():
+            entry.mode |= 0o777 if entry.isdir() else 0o666
+        return entry
+
+    return owned
+
+
+def copy_back(api: APIClient, container: str, project_dir: str, checkout: Path) -> None:
+    """Replace `checkout` with the container's `project_dir` as the job left it."""
+    chunks, _ = api.get_archive(container, project_dir)
+    staging = Path(tempfile.mkdtemp(prefix=".from-container-", dir=checkout.parent))
+    try:
+        with tempfile.TemporaryFile() as spool:
+            for chunk in chunks:
+                spool.write(chunk)
+            spool.seek(0)
+            with tarfile.open(fileobj=spool, mode="r:") as archive:
+                archive.extractall(staging, filter="tar")
+        shutil.rmtree(checkout, ignore_errors=True)
+        (staging / PurePosixPath(project_dir).name).rename(checkout)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def overlay_files(overlay: Path, checkout: Path) -> None:
+    """Copy `overlay` over `checkout` (for a checkout bind-mounted into the job)."""
+    shutil.copytree(overlay, checkout, symlinks=True, dirs_exist_ok=True)

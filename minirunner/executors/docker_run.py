@@ -1,0 +1,99 @@
+"""Start a created container, stream its output in lines, stop it at a deadline."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from minirunner.executors.base import LineSink
+from minirunner.executors.process import KILL_GRACE_S, ProcessResult
+
+if TYPE_CHECKING:
+    from docker import APIClient
+
+POLL_S = 0.1
+
+
+class LineBuffer:
+    """Collects chunks of output and hands whole lines to a sink."""
+
+    def __init__(self, emit: LineSink) -> None:
+        self.emit = emit
+        self.pending = b""
+
+    def feed(self, chunk: bytes) -> None:
+        """Add a chunk; emit every line it completes."""
+        self.pending += chunk
+        cut = self.pending.rfind(b"\n") + 1
+        if cut:
+            self.emit(self.pending[:cut].decode("utf-8", "replace"))
+            self.pending = self.pending[cut:]
+
+    def flush(self) -> None:
+        """Emit what is left of an unfinished last line."""
+        if self.pending:
+            self.emit(self.pending.decode("utf-8", "replace") + "\n")
+            self.pending = b""
+
+
+def run_container(
+    api: APIClient,
+    container: str,
+    *,
+    emit: LineSink,
+    timeout_s: float,
+    cancel: threading.Event,
+) -> ProcessResult:
+    """Attach to `container`, start it and wait; kill it on timeout or cancel."""
+    # Attached before the start, as `docker run` does, so no output is lost and
+    # the engine's log driver does not matter.
+    stream: Iterable[bytes] = api.attach(
+        container, stdout=True, stderr=True, stream=True, logs=False
+    )
+    api.start(container)
+    reader = threading.Thread(target=_pump, args=(stream, emit), daemon=True)
+    reader.start()
+
+    deadline = time.monotonic() + timeout_s
+    timed_out = canceled = False
+    while reader.is_alive():
+        reader.join(min(POLL_S, max(0.0, deadline - time.monotonic())))
+        if not reader.is_alive():
+            break
+        canceled = cancel.is_set()
+        timed_out = time.monotonic() >= deadline
+        if canceled or timed_out:
+            kill(api, container)
+            break
+    reader.join(KILL_GRACE_S)
+
+    if timed_out or canceled:
+        return ProcessResult(None, timed_out=timed_out, canceled=canceled)
+    status: dict[str, int] = api.wait(container)
+    return ProcessResult(status["StatusCode"])
+
+
+def kill(api: APIClient, container: str) -> None:
+    """SIGKILL the container; one that stopped already is fine."""
+    import docker
+
+    try:
+        api.kill(container)
+    except docker.errors.APIError as error:
+        if error.status_code not in (404, 409):
+            raise
+
+
+def _pump(stream: Iterable[bytes], emit: LineSink) -> None:
+    lines = LineBuffer(emit)
+    try:
+        for chunk in stream:
+            lines.feed(chunk)
+    except Exception:  # noqa: BLE001
+        # A killed container may drop the connection mid-frame; its exit code
+        # (or the timeout) is what tells how the job ended, not the stream.
+        pass
+    finally:
+        lines.flush()

@@ -1,0 +1,110 @@
+"""Run one shell script as a process group, streaming its output, with a deadline."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from minirunner.executors.base import LineSink
+
+READ_SIZE = 1 << 16
+KILL_GRACE_S = 2.0
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    """The exit code, or how the process was stopped."""
+
+    exit_code: int | None
+    timed_out: bool = False
+    canceled: bool = False
+
+
+def stream_lines(fd: int, emit: LineSink) -> None:
+    """Read fd to its end, handing whole lines to emit in batches."""
+    pending = b""
+    while chunk := os.read(fd, READ_SIZE):
+        pending += chunk
+        cut = pending.rfind(b"\n") + 1
+        if cut:
+            emit(pending[:cut].decode("utf-8", "replace"))
+            pending = pending[cut:]
+    if pending:
+        emit(pending.decode("utf-8", "replace") + "\n")
+
+
+def run_process(
+    argv: Sequence[str],
+    *,
+    cwd: Path,
+    env: Mapping[str, str],
+    emit: LineSink,
+    timeout_s: float,
+    cancel: threading.Event,
+) -> ProcessResult:
+    """Run argv in its own session; stop its whole group on timeout or cancel."""
+    read_end, write_end = os.pipe()
+    try:
+        process = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=dict(env),
+            stdin=subprocess.DEVNULL,
+            stdout=write_end,
+            stderr=write_end,
+            start_new_session=True,
+        )
+    finally:
+        os.close(write_end)
+    reader = threading.Thread(target=stream_lines, args=(read_end, emit), daemon=True)
+    reader.start()
+    finished = threading.Event()
+
+    def wait_for_exit() -> None:
+        process.wait()
+        finished.set()
+
+    threading.Thread(target=wait_for_exit, daemon=True).start()
+    deadline = time.monotonic() + timeout_s
+    timed_out = canceled = False
+    try:
+        while not finished.wait(min(0.1, max(0.0, deadline - time.monotonic()))):
+            canceled = cancel.is_set()
+            timed_out = time.monotonic() >= deadline
+            if canceled or timed_out:
+                stop_group(process)
+                break
+        process.wait()
+    finally:
+        if process.poll() is None:
+            stop_group(process)
+        reader.join(timeout=KILL_GRACE_S)
+        if not reader.is_alive():
+            os.close(read_end)
+    if timed_out or canceled:
+        return ProcessResult(None, timed_out=timed_out, canceled=canceled)
+    return ProcessResult(process.returncode)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the process group, then SIGKILL what is still there after a grace."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=KILL_GRACE_S)
+            if sig == signal.SIGTERM:
+                os.killpg(process.pid, signal.SIGKILL)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            return

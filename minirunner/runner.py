@@ -1,0 +1,388 @@
+"""Runs a planned pipeline: schedules jobs, hands them to executors, keeps results."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Iterator, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
+
+from minirunner.context import Context
+from minirunner.durations import parse_duration
+from minirunner.errors import MinirunnerError, UsageError
+from minirunner.executors import make_executor
+from minirunner.executors.base import Executor, JobOutcome, JobRequest
+from minirunner.output import Console, JobLog
+from minirunner.plan import Plan, PlannedJob, global_variables_for
+from minirunner.results import JobResult, PipelineResult
+from minirunner.scheduler import CANCELED, Node, Scheduler
+from minirunner.snapshot import make_snapshot
+from minirunner.variables.expand import resolve
+from minirunner.variables.predefined import job_variables
+from minirunner.variables.slug import slugify
+
+DEFAULT_TIMEOUT_S = 3600.0
+BUILDS_DIR = "/builds"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How to run: which jobs, how many at once, with which executor."""
+
+    executor: str = "auto"
+    jobs: tuple[str, ...] = ()
+    with_needs: bool = False
+    force: bool = False
+    concurrency: int = field(default_factory=lambda: os.cpu_count() or 2)
+    keep: bool = False
+    secrets: Mapping[str, str] = field(default_factory=dict)
+
+
+def select_jobs(plan: Plan, settings: RunSettings) -> list[PlannedJob]:
+    """The planned jobs to run: all of them, or those named (and what they need)."""
+    if not settings.jobs:
+        return list(plan.jobs)
+    wanted: list[str] = []
+    for name in settings.jobs:
+        if plan.get(name) is not None:
+            wanted.append(name)
+            continue
+        reason = next(
+            (decision.reason for job, decision in plan.excluded if job.name == name),
+            None,
+        )
+        if reason is None:
+            raise UsageError(f"no job named '{name}' in {plan.config.path}")
+        raise UsageError(f"job '{name}' is not in this pipeline: {reason}")
+    if settings.with_needs:
+        wanted = with_dependencies(plan, wanted)
+    chosen = set(wanted)
+    return [job for job in plan.jobs if job.name in chosen]
+
+
+def with_dependencies(plan: Plan, names: list[str]) -> list[str]:
+    """Add, transitively, what each job waits for: its needs or earlier stages."""
+    stage_index = {stage: index for index, stage in enumerate(plan.config.stages)}
+    result: list[str] = []
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name in result:
+            continue
+        result.append(name)
+        job = plan.get(name)
+        assert job is not None
+        if job.needs is not None:
+            pending.extend(need.job for need in job.needs)
+        else:
+            pending.extend(
+                other.name
+                for other in plan.jobs
+                if stage_index[other.stage] < stage_index[job.stage]
+            )
+    return result
+
+
+def scheduler_nodes(
+    plan: Plan, chosen: list[PlannedJob], named: set[str]
+) -> list[Node]:
+    """The scheduler's view of the chosen jobs."""
+    stage_index = {stage: index for index, stage in enumerate(plan.config.stages)}
+    names = {job.name for job in chosen}
+    return [
+        Node(
+            name=job.name,
+            stage_index=stage_index[job.stage],
+            when=job.when,
+            allow_failure=job.allow_failure,
+            needs=None
+            if job.needs is None
+            else tuple(need.job for need in job.needs if need.job in names),
+            play=job.name in named,
+        )
+        for job in chosen
+    ]
+
+
+class PipelineRun:
+    """One run of a planned pipeline."""
+
+    def __init__(
+        self,
+        context: Context,
+        plan: Plan,
+        settings: RunSettings,
+        console: Console,
+        run_id: int,
+        run_dir: Path,
+        registry: Mapping[str, str] | None = None,
+    ) -> None:
+        self.context = context
+        self.plan = plan
+        self.settings = settings
+        self.console = console
+        self.run_id = run_id
+        self.run_dir = run_dir
+        self.registry = dict(registry or {})
+        self.cancel = threading.Event()
+        self.abort = threading.Event()
+        self.interrupted: int | None = None
+        self._executors: dict[str, Executor] = {}
+        self._log_names: set[str] = set()
+        self._lock = threading.Lock()
+
+    def run(self) -> PipelineResult:
+        """Run the chosen jobs in GitLab's order; always clean up."""
+        chosen = select_jobs(self.plan, self.settings)
+        named = set(self.settings.jobs)
+        scheduler = Scheduler(scheduler_nodes(self.plan, chosen, named))
+        by_name = {job.name: job for job in chosen}
+        results: dict[str, JobResult] = {}
+        self.console.set_name_width([job.name for job in chosen])
+        workspace = Path(tempfile.mkdtemp(prefix=f"minirunner-{self.run_id}-"))
+        try:
+            with (
+                self._signals(),
+                ThreadPoolExecutor(
+                    max_workers=max(1, self.settings.concurrency)
+                ) as pool,
+            ):
+                self._loop(scheduler, by_name, results, pool, workspace)
+        finally:
+            for executor in self._executors.values():
+                executor.close()
+            if not self.settings.keep:
+                shutil.rmtree(workspace, ignore_errors=True)
+            else:
+                self.console.info(f"Kept the jobs' folders in {workspace}")
+        ordered = tuple(results[job.name] for job in chosen if job.name in results)
+        return PipelineResult(self.run_id, ordered, self.interrupted)
+
+    def _loop(
+        self,
+        scheduler: Scheduler,
+        by_name: Mapping[str, PlannedJob],
+        results: dict[str, JobResult],
+        pool: ThreadPoolExecutor,
+        workspace: Path,
+    ) -> None:
+        running: dict[Future[JobResult], str] = {}
+        while True:
+            if not self.cancel.is_set():
+                step = scheduler.step()
+                for name, status, reason in step.settle:
+                    results[name] = self._settled(by_name[name], status, reason)
+                for name in step.start:
+                    future = pool.submit(self._run_job, by_name[name], workspace)
+                    running[future] = name
+            if not running:
+                break
+            finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            for future in finished:
+                name = running.pop(future)
+                result = future.result()
+                results[name] = result
+                scheduler.finish(name, result.status, result.allow_failure)
+        for name, job in by_name.items():
+            if name not in results:
+                results[name] = JobResult(
+                    name, job.stage, CANCELED, job.allow_failure, message="canceled"
+                )
+
+    def _settled(self, job: PlannedJob, status: str, reason: str) -> JobResult:
+        self.console.info(f"{job.name}: {status} ({reason})")
+        return JobResult(job.name, job.stage, status, job.allow_failure, message=reason)
+
+    def _run_job(self, planned: PlannedJob, workspace: Path) -> JobResult:
+        job = planned.job
+        started = time.monotonic()
+        log_path = self.run_dir / f"{self._log_name(job.name)}.log"
+        env = self.environment(planned, log_path)
+        secrets = [
+            value
+            for key, value in env.items()
+            if value and (key in self.settings.secrets or key in MASKED_PREDEFINED)
+        ]
+        log = self.console.job_log(job.name, log_path, secrets)
+        folder = Path(tempfile.mkdtemp(prefix="job-", dir=workspace))
+        attempts = job.retry.max + 1
+        outcome = JobOutcome("failed", None, "not started")
+        try:
+            for attempt in range(attempts):
+                if attempt:
+                    log.note(f"Retrying ({attempt}/{job.retry.max})")
+                outcome = self._attempt(planned, env, folder / str(attempt), log)
+                if outcome.status != "failed" or not self._retry_allowed(
+                    planned, outcome
+                ):
+                    break
+        except MinirunnerError as error:
+            outcome = JobOutcome("failed", None, error.format_message())
+            log.note(f"ERROR: {outcome.message}")
+        except Exception:
+            log.note("ERROR: minirunner failed while running this job:")
+            log.note(traceback.format_exc().rstrip())
+            outcome = JobOutcome("failed", None, "minirunner failed; see the log")
+        finally:
+            if outcome.message and outcome.status != "success":
+                log.note(f"Job {outcome.status}: {outcome.message}")
+            else:
+                log.note(f"Job {outcome.status}")
+            log.close()
+        status = outcome.status
+        if planned.job.allow_failure_exit_codes and status == "failed":
+            allowed = outcome.exit_code in planned.job.allow_failure_exit_codes
+            planned = _with_allow_failure(planned, allowed)
+        return JobResult(
+            job.name,
+            job.stage,
+            status,
+            planned.allow_failure,
+            outcome.exit_code,
+            time.monotonic() - started,
+            log_path,
+            outcome.message,
+        )
+
+    def _attempt(
+        self, planned: PlannedJob, env: Mapping[str, str], folder: Path, log: JobLog
+    ) -> JobOutcome:
+        checkout = folder / "build"
+        scratch = folder / "tmp"
+        scratch.mkdir(parents=True, mode=0o700)
+        make_snapshot(
+            self.context.root,
+            self.context.state.head.sha,
+            checkout,
+            worktree=self.context.options.worktree,
+        )
+        executor = self._executor_for(planned)
+        timeout = parse_duration(planned.job.timeout or "") or DEFAULT_TIMEOUT_S
+        job_env = dict(env)
+        job_env["DOCKER_CONFIG"] = str(scratch / "docker")
+        if executor.name == "shell":
+            job_env["CI_PROJECT_DIR"] = str(checkout)
+            job_env["CI_BUILDS_DIR"] = str(folder)
+        request = JobRequest(
+            job=planned.job,
+            env=job_env,
+            checkout=checkout,
+            project_dir=job_env["CI_PROJECT_DIR"],
+            scratch=scratch,
+            timeout_s=timeout,
+            emit=log,
+            cancel=self.cancel,
+            abort=self.abort,
+        )
+        log.note(
+            f"Running {planned.name} with the {executor.name} executor "
+            f"in a checkout of {self.context.state.head.sha[:8]}"
+        )
+        return executor.run(request)
+
+    def _retry_allowed(self, planned: PlannedJob, outcome: JobOutcome) -> bool:
+        retry = planned.job.retry
+        if retry.exit_codes and outcome.exit_code in retry.exit_codes:
+            return True
+        kinds = set(retry.when)
+        if "always" in kinds or "script_failure" in kinds:
+            return outcome.exit_code is not None
+        if "job_execution_timeout" in kinds:
+            return outcome.exit_code is None
+        return False
+
+    def _executor_for(self, planned: PlannedJob) -> Executor:
+        name = self.settings.executor
+        if name == "auto":
+            name = "docker" if planned.job.image else "shell"
+        with self._lock:
+            if name not in self._executors:
+                self._executors[name] = make_executor(name, self.console)
+            return self._executors[name]
+
+    def _log_name(self, job_name: str) -> str:
+        base = slugify(job_name) or "job"
+        with self._lock:
+            name, number = base, 1
+            while name in self._log_names:
+                number += 1
+                name = f"{base}-{number}"
+            self._log_names.add(name)
+        return name
+
+    def environment(self, planned: PlannedJob, log_path: Path) -> dict[str, str]:
+        """The job's variables, in GitLab's order of precedence, expanded."""
+        job = planned.job
+        namespace = self.context.variables.get("CI_PROJECT_PATH", "local/project")
+        project_dir = f"{BUILDS_DIR}/{namespace}"
+        predefined = job_variables(
+            job_name=job.name,
+            stage=job.stage,
+            job_id=self.run_id * 1000 + self._job_number(job.name),
+            project_dir=project_dir,
+            builds_dir=BUILDS_DIR,
+            node_index=job.node_index,
+            node_total=job.node_total,
+            timeout_s=int(parse_duration(job.timeout or "") or DEFAULT_TIMEOUT_S),
+            image=job.image.name if job.image else None,
+            registry_user=self.registry.get("CI_REGISTRY_USER"),
+            registry_password=self.registry.get("CI_REGISTRY_PASSWORD"),
+            started_at=datetime.now(UTC),
+        )
+        layers = [
+            {**self.context.variables, **predefined},
+            global_variables_for(job, self.plan.config),
+            self.plan.workflow.variables,
+            job.variables,
+            planned.rule_variables,
+            self.context.options.variables,
+        ]
+        return resolve(layers)
+
+    def _job_number(self, name: str) -> int:
+        names = [job.name for job in self.plan.jobs]
+        return names.index(name) + 1 if name in names else 0
+
+    @contextmanager
+    def _signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handle(signum: int, frame: FrameType | None) -> None:
+            if self.cancel.is_set():
+                self.abort.set()
+                self.console.warn("stopping at once; removing what was started")
+                return
+            self.interrupted = signum
+            self.cancel.set()
+            self.console.warn(
+                "canceling the pipeline (after_script still runs; "
+                "press Ctrl-C again to stop at once)"
+            )
+
+        previous = {
+            sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+MASKED_PREDEFINED = frozenset({"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN"})
+
+
+def _with_allow_failure(planned: PlannedJob, allowed: bool) -> PlannedJob:
+    return replace(planned, allow_failure=allowed)

@@ -1,0 +1,127 @@
+"""A fresh checkout of one commit for jobs to run in, leaving the user's repo alone."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from minirunner.errors import GitError
+
+# Pushing from a job must not reach the user's repository.
+PUSH_DISABLED_URL = "minirunner-snapshot-push-disabled"
+
+# Variables that point git at a repository or index; inherited from a hook they
+# would make our commands read, or write, the user's files.
+_REPOSITORY_VARIABLES = frozenset(
+    {
+        "GIT_DIR",
+        "GIT_WORK_TREE",
+        "GIT_INDEX_FILE",
+        "GIT_OBJECT_DIRECTORY",
+        "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+        "GIT_COMMON_DIR",
+        "GIT_NAMESPACE",
+        "GIT_PREFIX",
+    }
+)
+
+
+def make_snapshot(
+    state_root: Path, sha: str, dest: Path, *, worktree: bool = False
+) -> None:
+    """Make `dest` a checkout of commit `sha`, with a `.git` for git commands.
+
+    `git clone --shared --no-checkout` reads the user's repository and writes
+    only below `dest`: its objects are reached through `.git/objects/info/
+    alternates` (see `alternate_object_dirs`, which a container must mount at
+    the same path), its branches are `origin/*`, its tags are there, HEAD is
+    detached at `sha` as in a GitLab job, and `git push` is disabled.
+
+    With `worktree`, the files are instead those of the working tree as it is:
+    tracked files with their uncommitted changes and untracked files that are
+    not ignored; HEAD and the index are still `sha`'s, so `git status` in the job
+    shows the local changes.
+    """
+    if dest.exists() and any(dest.iterdir()):
+        raise GitError(f"cannot make a snapshot in {dest}: it is not empty")
+    source = state_root.resolve()
+    _git(
+        None,
+        "clone",
+        "--quiet",
+        "--shared",
+        "--no-checkout",
+        "--template=",
+        f"--config=remote.origin.pushurl={PUSH_DISABLED_URL}",
+        str(source),
+        str(dest),
+    )
+    if not worktree:
+        _git(dest, "checkout", "--quiet", "--detach", sha)
+        return
+    _git(dest, "update-ref", "--no-deref", "HEAD", sha)
+    _git(dest, "read-tree", sha)
+    _copy_working_tree(source, dest)
+
+
+def alternate_object_dirs(dest: Path) -> tuple[Path, ...]:
+    """The object directories a snapshot borrows from, to mount read-only."""
+    alternates = dest / ".git" / "objects" / "info" / "alternates"
+    if not alternates.is_file():
+        return ()
+    lines = alternates.read_text().splitlines()
+    return tuple(Path(line) for line in lines if line and not line.startswith("#"))
+
+
+def _copy_working_tree(source: Path, dest: Path) -> None:
+    listing = _git(
+        source, "ls-files", "-z", "--cached", "--others", "--exclude-standard"
+    )
+    inside = dest.resolve()
+    for relative in dict.fromkeys(listing.split("\0")):
+        if not relative:
+            continue
+        origin = source / relative
+        target = dest / relative
+        if origin == inside or inside in origin.parents:
+            continue
+        if origin.is_symlink():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.readlink(origin), target)
+        elif origin.is_file():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(origin, target)
+
+
+def _git(cwd: Path | None, *args: str) -> str:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in _REPOSITORY_VARIABLES
+    }
+    # A post-checkout hook from the user's global configuration must not run,
+    # nor may Git LFS try to download anything.
+    env["GIT_LFS_SKIP_SMUDGE"] = "1"
+    command = [
+        "git",
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-c",
+        "advice.detachedHead=false",
+    ]
+    done = subprocess.run(
+        [*command, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        encoding="utf-8",
+        errors="surrogateescape",
+        check=False,
+    )
+    if done.returncode != 0:
+        reason = done.stderr.strip().splitlines()
+        detail = reason[-1] if reason else f"exit status {done.returncode}"
+        raise GitError(f"cannot make a snapshot: git {args[0]} failed: {detail}")
+    return done.stdout

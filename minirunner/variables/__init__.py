@@ -1,0 +1,1 @@
+"""CI/CD variables: GitLab's predefined ones, slugs, and expansion."""
