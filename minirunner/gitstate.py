@@ -114,7 +114,9 @@ def changed_paths(root: Path, base: str, head: str) -> frozenset[str]:
     """Files that differ between two commits' trees; a rename counts both paths."""
     with _open(root) as repo:
         old, new = _resolve(repo, base), _resolve(repo, head)
-        output = _git(repo, "diff", "--name-only", "-z", "--no-renames", old, new)
+        output = _git(
+            repo, "diff-tree", "-r", "--name-only", "-z", "--no-renames", old, new
+        )
     return frozenset(name for name in output.split("\0") if name)
 
 
@@ -136,7 +138,7 @@ def resolve_commit(root: Path, ref: str) -> str:
 def commit_tree(root: Path, sha: str) -> SourceTree:
     """A read-only view of a commit's files, read from the object database."""
     with _open(root) as repo:
-        tree_sha = _resolve(repo, f"{sha}^{{tree}}")
+        tree_sha = _resolve(repo, f"{_resolve(repo, sha)}^{{tree}}")
     return GitTree(lambda: _list_blobs(root, tree_sha), lambda blob: _read(root, blob))
 
 

@@ -103,7 +103,12 @@ def make_plan(
     for job in config.jobs:
         layers = [global_variables_for(job, config), workflow.variables, job.variables]
         view = rule_variables(pipeline_variables, layers, user_variables)
-        decision = decide_job(job, _with_variables(inputs, view), view)
+        decision = decide_job(
+            job,
+            _with_variables(inputs, view),
+            view,
+            workflow_has_rules=config.workflow.rules is not None,
+        )
         if not decision.included:
             excluded.append((job, decision))
             continue

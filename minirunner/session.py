@@ -139,7 +139,19 @@ def start_registry() -> dict[str, str]:
     """Start (or find) the local registry; its variables for the jobs."""
     from minirunner import engine, registry
 
-    return registry_variables(registry.ensure_registry(engine.connect()))
+    return registry_variables(
+        registry.ensure_registry(engine.connect(), **registry_names())
+    )
+
+
+def registry_names() -> dict[str, str]:
+    """The registry's container and volume names; tests and CI may set their own."""
+    names = {}
+    if name := os.environ.get("MINIRUNNER_REGISTRY_NAME"):
+        names["name"] = name
+    if volume := os.environ.get("MINIRUNNER_REGISTRY_VOLUME"):
+        names["volume"] = volume
+    return names
 
 
 def running_registry() -> dict[str, str]:
@@ -148,7 +160,9 @@ def running_registry() -> dict[str, str]:
     from minirunner.errors import DockerUnavailable
 
     try:
-        info = registry.registry_status(engine.connect())
+        info = registry.registry_status(
+            engine.connect(), **names_only(registry_names())
+        )
     except DockerUnavailable:
         return {}
     return registry_variables(info) if info else {}
@@ -320,15 +334,17 @@ def registry_up() -> None:
     """`minirunner registry up`."""
     from minirunner import engine, registry
 
-    info = registry.ensure_registry(engine.connect())
-    click.echo(f"registry at {info.address} (user {info.user}, container {info.container})")
+    info = registry.ensure_registry(engine.connect(), **registry_names())
+    click.echo(
+        f"registry at {info.address} (user {info.user}, container {info.container})"
+    )
 
 
 def registry_down(*, purge: bool) -> None:
     """`minirunner registry down`."""
     from minirunner import engine, registry
 
-    registry.registry_down(engine.connect(), remove_data=purge)
+    registry.registry_down(engine.connect(), remove_data=purge, **registry_names())
     click.echo("registry stopped" + (" and its images deleted" if purge else ""))
 
 
@@ -336,7 +352,7 @@ def registry_status() -> None:
     """`minirunner registry status`."""
     from minirunner import engine, registry
 
-    info = registry.registry_status(engine.connect())
+    info = registry.registry_status(engine.connect(), **names_only(registry_names()))
     if info is None:
         click.echo("registry: not running (start it with `minirunner registry up`)")
         return
@@ -350,7 +366,12 @@ def registry_password() -> None:
     """`minirunner registry password`."""
     from minirunner import engine, registry
 
-    info = registry.registry_status(engine.connect())
+    info = registry.registry_status(engine.connect(), **names_only(registry_names()))
     if info is None:
         raise RegistryError("the registry is not running: `minirunner registry up`")
     click.echo(info.password)
+
+
+def names_only(names: dict[str, str]) -> dict[str, str]:
+    """The container name alone, for calls that take no volume."""
+    return {key: value for key, value in names.items() if key == "name"}

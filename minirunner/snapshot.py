@@ -29,20 +29,28 @@ _REPOSITORY_VARIABLES = frozenset(
 
 
 def make_snapshot(
-    state_root: Path, sha: str, dest: Path, *, worktree: bool = False
+    state_root: Path,
+    sha: str,
+    dest: Path,
+    *,
+    worktree: bool = False,
+    shared: bool = False,
 ) -> None:
     """Make `dest` a checkout of commit `sha`, with a `.git` for git commands.
 
-    `git clone --shared --no-checkout` reads the user's repository and writes
-    only below `dest`: its objects are reached through `.git/objects/info/
-    alternates` (see `alternate_object_dirs`, which a container must mount at
-    the same path), its branches are `origin/*`, its tags are there, HEAD is
-    detached at `sha` as in a GitLab job, and `git push` is disabled.
+    A local `git clone --no-checkout` reads the user's repository and writes only
+    below `dest`: its branches are `origin/*`, its tags are there, HEAD is
+    detached at `sha` as in a GitLab job, and `git push` is disabled. The clone
+    stands alone, so git works in it inside a container too: its object files
+    are hard links to the user's (never written to by git), or copies across
+    file systems. With `shared`, it borrows the user's objects through
+    `.git/objects/info/alternates` instead (instant, but a container then needs
+    `alternate_object_dirs` mounted at the same path).
 
-    With `worktree`, the files are instead those of the working tree as it is:
-    tracked files with their uncommitted changes and untracked files that are
-    not ignored; HEAD and the index are still `sha`'s, so `git status` in the job
-    shows the local changes.
+    With `worktree`, the files are then made those of the working tree as it is:
+    what differs from `sha` (uncommitted changes, staged or not, deletions) and
+    the untracked files that are not ignored are copied over; HEAD and the index
+    stay `sha`'s, so `git status` in the job shows the local changes.
     """
     if dest.exists() and any(dest.iterdir()):
         raise GitError(f"cannot make a snapshot in {dest}: it is not empty")
@@ -51,19 +59,16 @@ def make_snapshot(
         None,
         "clone",
         "--quiet",
-        "--shared",
+        "--shared" if shared else "--local",
         "--no-checkout",
         "--template=",
         f"--config=remote.origin.pushurl={PUSH_DISABLED_URL}",
         str(source),
         str(dest),
     )
-    if not worktree:
-        _git(dest, "checkout", "--quiet", "--detach", sha)
-        return
-    _git(dest, "update-ref", "--no-deref", "HEAD", sha)
-    _git(dest, "read-tree", sha)
-    _copy_working_tree(source, dest)
+    _git(dest, "checkout", "--quiet", "--detach", sha)
+    if worktree:
+        _overlay_working_tree(source, dest, sha)
 
 
 def alternate_object_dirs(dest: Path) -> tuple[Path, ...]:
@@ -75,18 +80,31 @@ def alternate_object_dirs(dest: Path) -> tuple[Path, ...]:
     return tuple(Path(line) for line in lines if line and not line.startswith("#"))
 
 
-def _copy_working_tree(source: Path, dest: Path) -> None:
-    listing = _git(
-        source, "ls-files", "-z", "--cached", "--others", "--exclude-standard"
+def _overlay_working_tree(source: Path, dest: Path, sha: str) -> None:
+    """Bring over what differs between commit `sha` and the working tree."""
+    # Plumbing: `git diff` would refresh and rewrite the user's index. Entries
+    # whose stat data is stale are listed too, and merely copied again.
+    changed = _git(
+        source,
+        "diff-index",
+        "--name-only",
+        "-z",
+        "--no-renames",
+        "--ignore-submodules",
+        sha,
+        "--",
     )
+    untracked = _git(source, "ls-files", "-z", "--others", "--exclude-standard")
     inside = dest.resolve()
-    for relative in dict.fromkeys(listing.split("\0")):
-        if not relative:
-            continue
+    for relative in dict.fromkeys(f"{changed}\0{untracked}".split("\0")):
         origin = source / relative
-        target = dest / relative
-        if origin == inside or inside in origin.parents:
+        if not relative or origin == inside or inside in origin.parents:
             continue
+        target = dest / relative
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.is_dir():
+            shutil.rmtree(target)
         if origin.is_symlink():
             target.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(os.readlink(origin), target)

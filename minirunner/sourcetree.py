@@ -1,4 +1,4 @@
-"""The files a pipeline sees: a commit's tree or a folder on disk, behind one protocol."""
+"""The files a pipeline sees: a commit's tree or a folder, behind one protocol."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ container, image and volume a test makes is removed afterwards, even on failure.
 from __future__ import annotations
 
 import io
+import os
 import socket
 import tarfile
 import uuid
@@ -39,10 +40,17 @@ def free_port() -> int:
         return port
 
 
+def unavailable(reason: str) -> None:
+    """Skip a test that needs what this machine lacks; under CI (CI set), fail it."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must provide it: see scripts/setup)")
+    pytest.skip(reason)
+
+
 def require_image(client: docker.DockerClient, name: str) -> None:
     """Skip the test when an offline image is missing, saying how to build it."""
     if not image_present(client, name):
-        pytest.skip(f"{name} is missing: run scripts/build-offline-images")
+        unavailable(f"{name} is missing: run scripts/build-offline-images")
 
 
 @dataclass
@@ -98,7 +106,7 @@ def docker_client() -> Iterator[docker.DockerClient]:
     try:
         client = connect()
     except DockerUnavailable as error:
-        pytest.skip(str(error))
+        unavailable(str(error))
     yield client
     client.close()
 

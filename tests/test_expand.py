@@ -94,6 +94,10 @@ def test_resolve_a_later_definition_builds_on_an_earlier_one() -> None:
     assert resolve(layers) == {"FLAGS": "-O2 -g"}
 
 
+def test_resolve_lower_self_reference_sorts_last_like_on_gitlab() -> None:
+    assert resolve([{"FOO": "$FOO-x"}, {"FOO": "b"}]) == {"FOO": "b-x"}
+
+
 def test_resolve_self_reference_in_one_layer_is_gitlabs_literal() -> None:
     # gitlab#433964: a job's FOO: $FOO does not see the global FOO once GitLab
     # has merged them; the runner then expands the literal once more.

@@ -330,3 +330,58 @@ def test_commit_tree_lists_ten_thousand_files_quickly(
     assert count == 10_000
     assert tree.read_bytes("d7/f4207.txt") == b"4207\n"
     assert elapsed < 1.0
+
+
+def test_inherited_git_dir_does_not_redirect_reading(
+    make_repo: MakeRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = make_repo({"a.txt": "a"}, name="wanted")
+    other = make_repo({"b.txt": "b"}, branch="other", tag="v9", name="other")
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_WORK_TREE", str(other))
+
+    state = read_git_state(repo)
+
+    assert state.root == repo
+    assert state.branch == "main"
+    assert state.tags == ()
+    assert state.head.sha == git(
+        repo, "--git-dir", str(repo / ".git"), "rev-parse", "HEAD"
+    )
+
+
+def test_linked_worktree(make_repo: MakeRepo, tmp_path: Path) -> None:
+    repo = make_repo({"a.txt": "a"})
+    git(repo, "worktree", "add", "-q", str(tmp_path / "linked"), "-b", "side")
+
+    state = read_git_state(tmp_path / "linked")
+
+    assert state.root == tmp_path / "linked"
+    assert state.branch == "side"
+    assert state.head.sha == git(repo, "rev-parse", "main")
+
+
+def test_reading_never_writes_to_the_repository(make_repo: MakeRepo) -> None:
+    repo = make_repo({"a.txt": "a", "b.txt": "b"}, tag="v1")
+    first = git(repo, "rev-parse", "HEAD")
+    head = commit(repo, "Second")
+    # Stale stat data: what makes `git status` or `git diff` rewrite the index.
+    os.utime(repo / "a.txt", (1_600_000_000, 1_600_000_000))
+
+    def snapshot_of_git_dir() -> dict[str, bytes]:
+        return {
+            str(path.relative_to(repo)): path.read_bytes()
+            for path in sorted((repo / ".git").rglob("*"))
+            if path.is_file()
+        }
+
+    before = snapshot_of_git_dir()
+    read_git_state(repo)
+    changed_paths(repo, first, head)
+    merge_base(repo, first, head)
+    resolve_commit(repo, "v1")
+    tree = commit_tree(repo, head)
+    list(tree.files())
+    tree.read_bytes("a.txt")
+
+    assert snapshot_of_git_dir() == before

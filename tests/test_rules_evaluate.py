@@ -1,4 +1,4 @@
-"""Evaluation of rules expressions: GitLab's statement spec, docs examples, edge rows."""
+"""Evaluating rules expressions: GitLab's statement spec, docs examples, edges."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def texts(expression: str) -> list[str]:
         ("$A!=$B", ["$A", "!=", "$B"]),
         ("$A!~/x.y/i", ["$A", "!~", "/x.y/i"]),
         ("$A =~ /a\\/b/", ["$A", "=~", "/a\\/b/"]),
-        ("'say \"hi\"' == \"it's\"", ["'say \"hi\"'", "==", '"it\'s"']),
+        ('\'say "hi"\' == "it\'s"', ["'say \"hi\"'", "==", '"it\'s"']),
         ("$A =~ /some .* / == $B", ["$A", "=~", "/some .* /", "==", "$B"]),
         ("$Ã", None),
     ],
@@ -68,10 +68,14 @@ def test_token_kinds_and_columns() -> None:
 @pytest.mark.parametrize(
     ("expression", "message", "column"),
     [
-        ('${FOO} == "x"', "'${NAME}' is not supported in expressions, write '$NAME'", 1),
+        (
+            '${FOO} == "x"',
+            "'${NAME}' is not supported in expressions, write '$NAME'",
+            1,
+        ),
         ('$A == "x" && %FOO% == "y"', "'%NAME%' is not supported in expressions", 14),
         ("$V1 123 $V2", "unexpected '1'", 5),
-        ('$A == "x', "unterminated string (missing closing \" on this line)", 7),
+        ('$A == "x', 'unterminated string (missing closing " on this line)', 7),
         ('$A == "x\ny"', "unterminated string", 7),
         ("$A =~ /./", "invalid regular expression literal", 7),
         ("$A =~ //", "invalid regular expression literal", 7),
@@ -83,7 +87,9 @@ def test_token_kinds_and_columns() -> None:
         ("$A == nullable", "unexpected 'a'", 11),
     ],
 )
-def test_lexer_errors_name_the_column(expression: str, message: str, column: int) -> None:
+def test_lexer_errors_name_the_column(
+    expression: str, message: str, column: int
+) -> None:
     with pytest.raises(ExpressionError) as raised:
         parse(expression)
 
@@ -112,9 +118,7 @@ def test_ninety_nine_tokens_is_the_limit() -> None:
     assert len(tokenize(ninety_nine)) == 99
     with pytest.raises(ExpressionError) as raised:
         tokenize(hundred)
-    assert raised.value.reason.startswith(
-        "too many tokens (GitLab accepts at most 99)"
-    )
+    assert raised.value.reason.startswith("too many tokens (GitLab accepts at most 99)")
 
 
 @pytest.mark.parametrize(
@@ -137,7 +141,8 @@ def test_ninety_nine_tokens_is_the_limit() -> None:
             "and(and($VAR1, or($VAR2, $VAR3)), $VAR4)",
         ),
         (
-            '$VAR1 == "a" || $VAR2 == "b" && $VAR3 == "c" || $VAR4 == "d" && $VAR5 == "e"',
+            '$VAR1 == "a" || $VAR2 == "b" && $VAR3 == "c" '
+            '|| $VAR4 == "d" && $VAR5 == "e"',
             'or(or(equals($VAR1, "a"), and(equals($VAR2, "b"), equals($VAR3, "c"))), '
             'and(equals($VAR4, "d"), equals($VAR5, "e")))',
         ),
@@ -173,6 +178,7 @@ def test_trees(expression: str, tree: str) -> None:
         ('== "123"', "'==' needs a value on each side", 1),
         ("$VAR ==", "'==' needs a value on each side", 6),
         ("12345", "unexpected '1'", 1),
+        ('$FOO_$BAR == "x"', "missing operator before this value", 6),
         ("$VAR == (", "unclosed '('", 9),
         ('$VAR2 == ("aa"', "unclosed '('", 10),
         ('$VAR2 == ("aa"))', "unmatched ')'", 16),

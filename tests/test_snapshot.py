@@ -91,6 +91,9 @@ def dirty(repo: Path) -> None:
     )
     git(repo, "add", "staged.txt")
     (repo / "README.md").unlink()
+    # Same content, new time: the index's stat data is stale, which is when a
+    # careless `git status` or `git diff` would rewrite the user's index.
+    os.utime(repo / "run.sh", (1_600_000_000, 1_600_000_000))
 
 
 def test_snapshot_is_a_detached_checkout_of_the_commit(
@@ -118,6 +121,32 @@ def test_snapshot_is_a_detached_checkout_of_the_commit(
         "run.sh",
         "src",
     ]
+    assert alternate_object_dirs(dest) == ()
+
+
+def test_snapshot_stands_alone(project: Path, tmp_path: Path) -> None:
+    sha = git(project, "rev-parse", "HEAD")
+    dest = tmp_path / "snap"
+
+    make_snapshot(project, sha, dest)
+    project.rename(tmp_path / "elsewhere")
+
+    assert git(dest, "log", "--format=%H %s") == (
+        f"{sha} Second\n{git(dest, 'rev-parse', 'HEAD~1')} Initial commit"
+    )
+    assert git(dest, "fsck", "--no-progress") == ""
+
+
+def test_shared_snapshot_borrows_the_users_objects(
+    project: Path, tmp_path: Path
+) -> None:
+    sha = git(project, "rev-parse", "HEAD")
+    dest = tmp_path / "snap"
+
+    make_snapshot(project, sha, dest, shared=True)
+
+    assert git(dest, "rev-parse", "HEAD") == sha
+    assert git(dest, "log", "--format=%s") == "Second\nInitial commit"
     assert alternate_object_dirs(dest) == (project / ".git" / "objects",)
 
 
@@ -130,16 +159,18 @@ def test_snapshot_of_an_older_commit(project: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "snap" / "app-link").exists()
 
 
-@pytest.mark.parametrize("worktree", [False, True])
+@pytest.mark.parametrize(
+    ("worktree", "shared"), [(False, False), (True, False), (False, True)]
+)
 def test_snapshot_leaves_the_users_repository_unchanged(
-    project: Path, tmp_path: Path, worktree: bool
+    project: Path, tmp_path: Path, worktree: bool, shared: bool
 ) -> None:
     dirty(project)
     sha = git(project, "rev-parse", "HEAD")
     dest = tmp_path / "snap"
     before = fingerprint(project)
 
-    make_snapshot(project, sha, dest, worktree=worktree)
+    make_snapshot(project, sha, dest, worktree=worktree, shared=shared)
     write_files(dest, {"job-output.txt": "made by a job\n"})
     git(dest, "add", "-A")
     git(dest, "commit", "-q", "-m", "A job commits")

@@ -17,6 +17,7 @@ from minirunner.config.values import (
     boolean,
     check_keys,
     flatten,
+    keyword_name,
     mapping,
     string,
     strings,
@@ -44,7 +45,9 @@ def check_expression(site: Site, path: str, text: Any) -> str:
         parse(text)
     except ConfigError as error:
         file, line = site.where(path)
-        raise error.located(file=file, line=line, job=site.job, keyword=path) from None
+        raise error.located(
+            file=file, line=line, job=site.job, keyword=keyword_name(path)
+        ) from None
     return text
 
 
@@ -145,13 +148,19 @@ def rule(
         else _exists(site, f"{path}:exists", raw["exists"]),
         when=when,
         start_in=start_in,
-        allow_failure=None if allow is None else boolean(site, f"{path}:allow_failure", allow),
+        allow_failure=None
+        if allow is None
+        else boolean(site, f"{path}:allow_failure", allow),
         variables=frozen_map(
-            variables(site, f"{path}:variables", raw.get("variables"), kw.JOB_VARIABLE_DATA)
+            variables(
+                site, f"{path}:variables", raw.get("variables"), kw.JOB_VARIABLE_DATA
+            )
         ),
         needs=None
         if rule_needs is None
-        else tuple(spec.need for spec in needs(site, f"{path}:needs", rule_needs, warnings)),
+        else tuple(
+            spec.need for spec in needs(site, f"{path}:needs", rule_needs, warnings)
+        ),
         interruptible=None
         if interruptible is None
         else boolean(site, f"{path}:interruptible", interruptible),
@@ -166,7 +175,9 @@ def rules(
     if raw is None:
         return None
     if not isinstance(raw, list):
-        raise site.error(path, "should be an array containing hashes and arrays of hashes")
+        raise site.error(
+            path, "should be an array containing hashes and arrays of hashes"
+        )
     items = flatten(site, path, raw, "an array containing hashes and arrays of hashes")
     return tuple(
         rule(site, f"{path}[{index}]", item, warnings, workflow=workflow)
@@ -212,7 +223,9 @@ def policy(site: Site, path: str, raw: Any, *, only: bool) -> Refs | None:
     if isinstance(raw, list):
         return Refs(refs=_refs(site, path, raw))
     if not isinstance(raw, dict):
-        raise site.error(path, "config has to be either an array of conditions or a hash")
+        raise site.error(
+            path, "config has to be either an array of conditions or a hash"
+        )
     if not raw:
         raise site.error(path, "config can't be blank")
     check_keys(site, path, raw, kw.ONLY_KEYS)

@@ -8,20 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 from minirunner.config.merge import Locs, deep_merge
-from minirunner.config.values import Site
+from minirunner.config.values import job_site
 from minirunner.config.yamlfile import KeyLoc
 
 # Gitlab::Ci::Config::Extendable::Entry::MAX_NESTING_LEVELS: an entry may have
 # at most 10 ancestors, so a chain holds at most 11 levels.
 MAX_ANCESTORS = 10
-
-
-def site_of(key: str, locs: Locs) -> Site:
-    """The error site of a top-level key."""
-    loc = locs.get(key)
-    if loc is None:
-        return Site("", None, key)
-    return Site(loc.file, loc.line, key, loc.keywords)
 
 
 class _Extender:
@@ -34,13 +26,15 @@ class _Extender:
         value = self.data[key]
         if key in self.done or not isinstance(value, dict) or "extends" not in value:
             return value
-        site = site_of(str(key), self.locs)
+        site = job_site(str(key), self.locs)
         chain = " -> ".join(map(str, (*ancestors, key)))
         via = f" (chain: {chain})" if ancestors else ""
         parents = value["extends"]
         if isinstance(parents, str):
             parents = [parents]
-        if not isinstance(parents, list) or not all(isinstance(p, str) for p in parents):
+        if not isinstance(parents, list) or not all(
+            isinstance(p, str) for p in parents
+        ):
             raise site.error("extends", "should be an array of strings or a string")
         unknown = [name for name in parents if name not in self.data]
         if unknown:
@@ -50,7 +44,8 @@ class _Extender:
         invalid = [name for name in parents if not isinstance(self.data[name], dict)]
         if invalid:
             raise site.error(
-                "extends", f"invalid base hashes in `extends` ({', '.join(invalid)}){via}"
+                "extends",
+                f"invalid base hashes in `extends` ({', '.join(invalid)}){via}",
             )
         if len(ancestors) > MAX_ANCESTORS:
             raise site.error("extends", f"nesting too deep in `extends`{via}")
@@ -70,7 +65,9 @@ class _Extender:
         self.done.add(key)
         loc = self.locs.get(str(key))
         if loc is not None:
-            self.locs[str(key)] = KeyLoc(loc.file, loc.line, {**keywords, **loc.keywords})
+            self.locs[str(key)] = KeyLoc(
+                loc.file, loc.line, {**keywords, **loc.keywords}
+            )
         return result
 
 

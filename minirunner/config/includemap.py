@@ -42,7 +42,9 @@ def _read(path: Path, base: Path) -> dict[str, str]:
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        raise ConfigError(f"cannot read the include map: {error}", file=str(path))
+        raise ConfigError(
+            f"cannot read the include map: {error}", file=str(path)
+        ) from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -29,16 +29,14 @@ def expand_existing(text: str, variables: Mapping[str, str]) -> str:
     return _VARIABLE.sub(replace, text)
 
 
-def if_matches(
-    text: Any, variables: Mapping[str, str], site: Site, path: str
-) -> bool:
+def if_matches(text: Any, variables: Mapping[str, str], site: Site, path: str) -> bool:
     """Evaluate a `rules:if` expression with minirunner's expression module."""
     if not isinstance(text, str):
         raise site.error(path, f"should be a string, not {type_name(text)}")
     from minirunner.rules.evaluate import matches
 
     try:
-        return matches(text, variables)
+        return bool(matches(text, variables))
     except ConfigError as error:
         file, line = site.where(path)
         raise error.located(file=file, line=line, keyword="include:rules:if") from None
@@ -83,14 +81,16 @@ def rules_pass(
     for index, rule in enumerate(rules):
         where = f"{path}[{index}]"
         check_keys(site, where, rule, _RULE_KEYS)
-        when = rule.get("when")
+        when: Any = rule.get("when")
         if when is not None and when not in ("never", "always"):
             raise site.error(f"{where}:when", f"unknown value: {when}")
-        if rule.get("if") is not None and not if_matches(rule["if"], variables, site, where):
+        if rule.get("if") is not None and not if_matches(
+            rule["if"], variables, site, where
+        ):
             continue
         if rule.get("exists") is not None and not _exists(
             rule["exists"], site, f"{where}:exists", variables, tree_files
         ):
             continue
-        return when != "never"
+        return bool(when != "never")
     return False

@@ -28,9 +28,7 @@ from minirunner.sourcetree import SourceTree
 
 MAX_INCLUDES = 150
 KINDS = ("local", "project", "remote", "template", "artifact", "component")
-_ENTRY_KEYS = frozenset(
-    {*KINDS, "file", "inputs", "with", "job", "ref", "rules"}
-)
+_ENTRY_KEYS = frozenset({*KINDS, "file", "inputs", "with", "job", "ref", "rules"})
 _YAML_NAME = re.compile(r".+\.(yml|yaml)$", re.IGNORECASE)
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 _VARIABLE = re.compile(r"\$([a-zA-Z_][a-zA-Z0-9_]*)|\$\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
@@ -146,7 +144,11 @@ class _Includes:
                     raise site.error(path, "include cycle: " + " -> ".join(names))
                 data, child_locs = self.load(child, child_inputs, (*chain, child))
                 if data is None:
-                    what = "Local file" if child.identity[0] == "local" else "Included file"
+                    what = (
+                        "Local file"
+                        if child.identity[0] == "local"
+                        else "Included file"
+                    )
                     raise site.error(path, f"{what} `{child.name}` is empty!")
                 merged = deep_merge(merged, data)
                 merged_locs = merge_locs(merged_locs, child_locs)
@@ -195,7 +197,9 @@ class _Includes:
             if templates and self.mapped_exists(os.path.join(templates, name)):
                 target = os.path.join(templates, name)
                 return [(self.mapped(target, None, path, site), inputs)]
-            return [(self.lookup("template", entry["template"], name, path, site), inputs)]
+            return [
+                (self.lookup("template", entry["template"], name, path, site), inputs)
+            ]
         if kind == "remote":
             url = self.text(entry["remote"], f"{path}:remote", site)
             self.check_extension(url, path, site)
@@ -204,7 +208,9 @@ class _Includes:
             return [(self.component(entry, path, site), inputs)]
         job = entry.get("job")
         if not job:
-            raise site.error(path, "must specify the job where to fetch the artifact from")
+            raise site.error(
+                path, "must specify the job where to fetch the artifact from"
+            )
         artifact = self.text(entry["artifact"], f"{path}:artifact", site)
         raw = f"{job}:{entry['artifact']}"
         expanded = f"{expand_variables(str(job), self.variables)}:{artifact}"
@@ -260,10 +266,14 @@ class _Includes:
         project = self.text(entry["project"], f"{path}:project", site)
         files = entry.get("file")
         if not files:
-            raise site.error(path, "must specify the file where to fetch the config from")
+            raise site.error(
+                path, "must specify the file where to fetch the config from"
+            )
         names = files if isinstance(files, list) else [files]
         ref_raw = entry.get("ref")
-        ref = None if ref_raw is None else expand_variables(str(ref_raw), self.variables)
+        ref = (
+            None if ref_raw is None else expand_variables(str(ref_raw), self.variables)
+        )
         found = []
         for name in names:
             file = self.text(name, f"{path}:file", site)
@@ -334,7 +344,9 @@ class _Includes:
             if not self.tree.is_file(target):
                 raise site.error(path, f"mapped file `{target}` does not exist")
             tree = self.tree
-            return Source(target, ("local", target), lambda: tree.read_bytes(target))
+            return Source(
+                target, ("mapped", target), lambda: tree.read_bytes(target), project
+            )
         if not full.is_file():
             raise site.error(path, f"mapped file `{full}` does not exist")
         name = str(full)

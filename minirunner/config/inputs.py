@@ -44,7 +44,9 @@ class _Inputs:
         spec = header.get("spec") or {}
         if not isinstance(spec, dict):
             self._fail("spec should be a hash")
-        extra = [str(key) for key in spec if key not in ("inputs", "component", "include")]
+        extra = [
+            str(key) for key in spec if key not in ("inputs", "component", "include")
+        ]
         if extra:
             self._fail(f"spec contains unknown keys: {', '.join(extra)}")
         inputs = spec.get("inputs") or {}

@@ -34,9 +34,7 @@ _BRIDGE_DEFAULTS = frozenset({"interruptible"})
 class Defaults:
     """What `default:` (and the deprecated top-level keys) give to jobs."""
 
-    raw: Mapping[str, Any]
     built: Mapping[str, Any]
-    keys: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,9 @@ class Draft:
 
 def is_job(name: Any, raw: Any) -> bool:
     """Entry::Jobs.find_type: a visible mapping with `script`, `run` or `trigger`."""
-    return isinstance(raw, dict) and ("script" in raw or "run" in raw or "trigger" in raw)
+    return isinstance(raw, dict) and (
+        "script" in raw or "run" in raw or "trigger" in raw
+    )
 
 
 def _unknown(site: Site, raw: dict[Any, Any], allowed: frozenset[str]) -> None:
@@ -64,12 +64,17 @@ def _unknown(site: Site, raw: dict[Any, Any], allowed: frozenset[str]) -> None:
         raise site.error(str(key), f"unknown keyword{hint}")
 
 
-def _inherit(site: Site, raw: Any) -> tuple[bool | frozenset[str], bool | tuple[str, ...]]:
+def _inherit(
+    site: Site, raw: Any
+) -> tuple[bool | frozenset[str], bool | tuple[str, ...]]:
     if raw is None:
         return True, True
     mapping(site, "inherit", raw)
-    _unknown(site, {f"inherit:{key}": value for key, value in raw.items()},
-             frozenset(f"inherit:{key}" for key in kw.INHERIT_KEYS))
+    _unknown(
+        site,
+        {f"inherit:{key}": value for key, value in raw.items()},
+        frozenset(f"inherit:{key}" for key in kw.INHERIT_KEYS),
+    )
     default: bool | frozenset[str] = True
     value = raw.get("default")
     if isinstance(value, bool):
@@ -78,10 +83,14 @@ def _inherit(site: Site, raw: Any) -> tuple[bool | frozenset[str], bool | tuple[
         names = strings(site, "inherit:default", value)
         unknown = [name for name in names if name not in kw.DEFAULT_KEYS]
         if unknown:
-            raise site.error("inherit:default", f"contains unknown values: {', '.join(unknown)}")
+            raise site.error(
+                "inherit:default", f"contains unknown values: {', '.join(unknown)}"
+            )
         default = frozenset(names)
     elif value is not None:
-        raise site.error("inherit:default", "config should be a bool or array of strings")
+        raise site.error(
+            "inherit:default", "config should be a bool or array of strings"
+        )
     variables_: bool | tuple[str, ...] = True
     value = raw.get("variables")
     if isinstance(value, bool):
@@ -89,7 +98,9 @@ def _inherit(site: Site, raw: Any) -> tuple[bool | frozenset[str], bool | tuple[
     elif isinstance(value, list):
         variables_ = strings(site, "inherit:variables", value)
     elif value is not None:
-        raise site.error("inherit:variables", "config should be a bool or array of strings")
+        raise site.error(
+            "inherit:variables", "config should be a bool or array of strings"
+        )
     return default, variables_
 
 
@@ -97,8 +108,11 @@ def _parallel(site: Site, raw: Any, bridge: bool) -> int | Matrix | None:
     if raw is None:
         return None
     if isinstance(raw, dict):
-        _unknown(site, {f"parallel:{key}": v for key, v in raw.items()},
-                 frozenset({"parallel:matrix"}))
+        _unknown(
+            site,
+            {f"parallel:{key}": v for key, v in raw.items()},
+            frozenset({"parallel:matrix"}),
+        )
         if "matrix" not in raw:
             raise site.error("parallel", "config missing required keys: matrix")
         return relations.matrix(site, "parallel:matrix", raw["matrix"])
@@ -184,7 +198,9 @@ def build_job(
         if bridge and key not in _BRIDGE_DEFAULTS:
             return None
         inherits = (
-            inherit_default if isinstance(inherit_default, bool) else key in inherit_default
+            inherit_default
+            if isinstance(inherit_default, bool)
+            else key in inherit_default
         )
         return defaults.built.get(key) if inherits else None
 
@@ -206,7 +222,11 @@ def build_job(
     stage = "test" if stage_raw is None else string(site, "stage", stage_raw)
     job_needs = raw.get("needs")
     environment = relations.environment(site, "environment", raw.get("environment"))
-    on_stop = raw["environment"].get("on_stop") if isinstance(raw.get("environment"), dict) else None
+    on_stop = (
+        raw["environment"].get("on_stop")
+        if isinstance(raw.get("environment"), dict)
+        else None
+    )
     dependencies = raw.get("dependencies")
     rules = conditions.rules(site, "rules", raw.get("rules"), warnings)
     only = conditions.policy(site, "only", raw.get("only"), only=True)
@@ -248,7 +268,9 @@ def build_job(
         timeout=value("timeout"),
         retry=retry if isinstance(retry, Retry) else Retry(),
         interruptible=bool(interruptible),
-        resource_group=optional_string(site, "resource_group", raw.get("resource_group")),
+        resource_group=optional_string(
+            site, "resource_group", raw.get("resource_group")
+        ),
         environment=environment,
         coverage=_coverage(site, raw.get("coverage")),
         tags=value("tags") or (),
@@ -257,7 +279,9 @@ def build_job(
     )
     return Draft(
         job,
-        None if job_needs is None else relations.needs(site, "needs", job_needs, warnings),
+        None
+        if job_needs is None
+        else relations.needs(site, "needs", job_needs, warnings),
         _parallel(site, raw.get("parallel"), bridge),
         on_stop,
         site,
@@ -266,5 +290,7 @@ def build_job(
 
 def _trigger(site: Site, raw: dict[Any, Any]) -> Trigger:
     if raw.get("trigger") is None:
-        raise site.error("trigger", f"should be a string or a hash, not {type_name(None)}")
+        raise site.error(
+            "trigger", f"should be a string or a hash, not {type_name(None)}"
+        )
     return relations.trigger(site, "trigger", raw["trigger"])

@@ -102,7 +102,9 @@ RULE_KEYS = frozenset(
         "interruptible",
     }
 )
-WORKFLOW_RULE_KEYS = frozenset({"if", "changes", "exists", "when", "variables", "auto_cancel"})
+WORKFLOW_RULE_KEYS = frozenset(
+    {"if", "changes", "exists", "when", "variables", "auto_cancel"}
+)
 WORKFLOW_KEYS = frozenset({"rules", "name", "auto_cancel"})
 
 IMAGE_KEYS = frozenset({"name", "entrypoint", "docker", "pull_policy", "kubernetes"})
@@ -141,7 +143,15 @@ CACHE_KEYS = frozenset(
 CACHE_WHEN = ("on_success", "on_failure", "always")
 MAX_CACHES = 4
 ENVIRONMENT_KEYS = frozenset(
-    {"name", "url", "action", "on_stop", "auto_stop_in", "kubernetes", "deployment_tier"}
+    {
+        "name",
+        "url",
+        "action",
+        "on_stop",
+        "auto_stop_in",
+        "kubernetes",
+        "deployment_tier",
+    }
 )
 ENVIRONMENT_ACTIONS = ("start", "prepare", "stop", "verify", "access")
 DEPLOYMENT_TIERS = ("production", "staging", "testing", "development", "other")
@@ -188,12 +198,26 @@ RETRY_WHEN = (
     "reached_downstream_pipeline_trigger_rate_limit",
 )
 NEED_KEYS = frozenset({"job", "artifacts", "optional", "parallel"})
-CROSS_NEED_KEYS = frozenset({"job", "artifacts", "optional", "pipeline", "project", "ref"})
+CROSS_NEED_KEYS = frozenset(
+    {"job", "artifacts", "optional", "pipeline", "project", "ref"}
+)
 INHERIT_KEYS = frozenset({"default", "variables"})
-TRIGGER_KEYS = frozenset({"project", "branch", "strategy", "forward", "include", "inputs"})
+TRIGGER_KEYS = frozenset(
+    {"project", "branch", "strategy", "forward", "include", "inputs"}
+)
 TRIGGER_INCLUDE_KEYS = frozenset(
-    {"local", "template", "artifact", "job", "project", "file", "ref", "component",
-     "remote", "inputs"}
+    {
+        "local",
+        "template",
+        "artifact",
+        "job",
+        "project",
+        "file",
+        "ref",
+        "component",
+        "remote",
+        "inputs",
+    }
 )
 ONLY_KEYS = frozenset({"refs", "variables", "changes", "kubernetes"})
 GLOBAL_VARIABLE_DATA = frozenset({"value", "description", "expand", "options"})

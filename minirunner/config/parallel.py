@@ -41,7 +41,9 @@ def _instances(draft: Draft) -> list[Draft]:
             replace(
                 draft,
                 job=replace(
-                    job, name=f"{job.name} {index}/{parallel}", node_index=index,
+                    job,
+                    name=f"{job.name} {index}/{parallel}",
+                    node_index=index,
                     node_total=parallel,
                 ),
             )
@@ -97,12 +99,18 @@ def expand_parallel(drafts: list[Draft]) -> list[Draft]:
     result = []
     for draft in instances:
         job = draft.job
+        if draft.needs is None and (not expanded or job.dependencies is None):
+            result.append(draft)
+            continue
         needs = None if draft.needs is None else _needs(draft.needs, expanded)
         dependencies = job.dependencies
         if dependencies is not None and expanded:
             dependencies = tuple(
-                name for dependency in dependencies
+                name
+                for dependency in dependencies
                 for name in expanded.get(dependency, [dependency])
             )
-        result.append(replace(draft, job=replace(job, needs=needs, dependencies=dependencies)))
+        result.append(
+            replace(draft, job=replace(job, needs=needs, dependencies=dependencies))
+        )
     return result

@@ -35,9 +35,7 @@ def _pull_policy(site: Site, path: str, raw: Any) -> tuple[str, ...]:
     policies = string_or_strings(site, path, raw)
     for policy in policies:
         if policy not in kw.PULL_POLICIES:
-            raise site.error(
-                path, f"should be one of: {', '.join(kw.PULL_POLICIES)}"
-            )
+            raise site.error(path, f"should be one of: {', '.join(kw.PULL_POLICIES)}")
     return policies
 
 
@@ -48,7 +46,9 @@ def image(site: Site, path: str, raw: Any) -> Image | None:
     if isinstance(raw, str):
         return Image(raw)
     if not isinstance(raw, dict):
-        raise site.error(path, f"config should be a hash or a string, not {type_name(raw)}")
+        raise site.error(
+            path, f"config should be a hash or a string, not {type_name(raw)}"
+        )
     check_keys(site, path, raw, kw.IMAGE_KEYS)
     name = raw.get("name")
     if not isinstance(name, str) or not name:
@@ -61,7 +61,9 @@ def image(site: Site, path: str, raw: Any) -> Image | None:
         user = optional_string(site, f"{path}:docker:user", docker.get("user"))
     return Image(
         name,
-        entrypoint=None if entrypoint is None else strings(site, f"{path}:entrypoint", entrypoint),
+        entrypoint=None
+        if entrypoint is None
+        else strings(site, f"{path}:entrypoint", entrypoint),
         pull_policy=_pull_policy(site, f"{path}:pull_policy", raw.get("pull_policy")),
         user=user,
     )
@@ -96,12 +98,20 @@ def services(site: Site, path: str, raw: Any) -> tuple[Service, ...]:
                 entrypoint=None
                 if entrypoint is None
                 else strings(site, f"{where}:entrypoint", entrypoint),
-                command=None if command is None else strings(site, f"{where}:command", command),
+                command=None
+                if command is None
+                else strings(site, f"{where}:command", command),
                 variables=frozen_map(
-                    variables(site, f"{where}:variables", item.get("variables"),
-                              kw.JOB_VARIABLE_DATA)
+                    variables(
+                        site,
+                        f"{where}:variables",
+                        item.get("variables"),
+                        kw.JOB_VARIABLE_DATA,
+                    )
                 ),
-                pull_policy=_pull_policy(site, f"{where}:pull_policy", item.get("pull_policy")),
+                pull_policy=_pull_policy(
+                    site, f"{where}:pull_policy", item.get("pull_policy")
+                ),
             )
         )
     return tuple(result)
@@ -130,7 +140,9 @@ def _reports(site: Site, path: str, raw: Any) -> dict[str, tuple[str, ...]]:
         where = f"{path}:{name}"
         if isinstance(value, dict):
             # coverage_report: {coverage_format, path}
-            reports[str(name)] = string_or_strings(site, f"{where}:path", value.get("path"))
+            reports[str(name)] = string_or_strings(
+                site, f"{where}:path", value.get("path")
+            )
         else:
             reports[str(name)] = string_or_strings(site, where, value)
     return reports
@@ -150,7 +162,8 @@ def artifacts(site: Site, path: str, raw: Any) -> Artifacts | None:
         expose = string(site, f"{path}:expose_as", raw["expose_as"])
         if not _EXPOSE_AS.match(expose):
             raise site.error(
-                f"{path}:expose_as", "can contain only letters, digits, '-', '_' and spaces"
+                f"{path}:expose_as",
+                "can contain only letters, digits, '-', '_' and spaces",
             )
         if not paths:
             raise site.error(f"{path}:paths", "can't be blank")
@@ -166,13 +179,19 @@ def artifacts(site: Site, path: str, raw: Any) -> Artifacts | None:
     return Artifacts(
         paths=paths,
         exclude=() if exclude is None else strings(site, f"{path}:exclude", exclude),
-        untracked=False if untracked is None else boolean(site, f"{path}:untracked", untracked),
-        when="on_success" if when is None else one_of(site, f"{path}:when", when, kw.ARTIFACTS_WHEN),
+        untracked=False
+        if untracked is None
+        else boolean(site, f"{path}:untracked", untracked),
+        when="on_success"
+        if when is None
+        else one_of(site, f"{path}:when", when, kw.ARTIFACTS_WHEN),
         expire_in=None
         if expire_in is None
         else duration(site, f"{path}:expire_in", expire_in, never=True),
         name=optional_string(site, f"{path}:name", raw.get("name")),
-        reports=frozen_map({} if reports is None else _reports(site, f"{path}:reports", reports)),
+        reports=frozen_map(
+            {} if reports is None else _reports(site, f"{path}:reports", reports)
+        ),
     )
 
 
@@ -180,7 +199,8 @@ def _cache(site: Site, path: str, raw: Any) -> Cache:
     mapping(site, path, raw)
     check_keys(site, path, raw, kw.CACHE_KEYS)
     key = raw.get("key")
-    key_text, key_files, key_prefix = "default", (), None
+    key_text, key_prefix = "default", None
+    key_files: tuple[str, ...] = ()
     if isinstance(key, dict):
         check_keys(site, f"{path}:key", key, frozenset({"files", "prefix"}))
         key_files = strings(site, f"{path}:key:files", key.get("files"))
@@ -189,15 +209,20 @@ def _cache(site: Site, path: str, raw: Any) -> Cache:
         key_prefix = optional_string(site, f"{path}:key:prefix", key.get("prefix"))
     elif key is not None:
         if not isinstance(key, str):
-            raise site.error(f"{path}:key", "config should be a hash, a string or a symbol")
+            raise site.error(
+                f"{path}:key", "config should be a hash, a string or a symbol"
+            )
         if "/" in key or key in (".", ".."):
-            raise site.error(f"{path}:key", 'cannot contain the "/" character or be "." or ".."')
+            raise site.error(
+                f"{path}:key", 'cannot contain the "/" character or be "." or ".."'
+            )
         key_text = key
     policy = raw.get("policy")
     if policy is not None and policy != "":
         if not isinstance(policy, str) or not _CACHE_POLICY.search(policy):
             raise site.error(
-                f"{path}:policy", "should be a variable or one of: pull-push, push, pull"
+                f"{path}:policy",
+                "should be a variable or one of: pull-push, push, pull",
             )
     when = raw.get("when")
     paths = raw.get("paths")
@@ -205,7 +230,9 @@ def _cache(site: Site, path: str, raw: Any) -> Cache:
     if raw.get("unprotect") is not None:
         boolean(site, f"{path}:unprotect", raw["unprotect"])
     fallback = raw.get("fallback_keys")
-    fallback_keys = () if fallback is None else strings(site, f"{path}:fallback_keys", fallback)
+    fallback_keys = (
+        () if fallback is None else strings(site, f"{path}:fallback_keys", fallback)
+    )
     if len(fallback_keys) > 5:
         raise site.error(f"{path}:fallback_keys", "has too many entries (maximum 5)")
     return Cache(
@@ -213,9 +240,13 @@ def _cache(site: Site, path: str, raw: Any) -> Cache:
         key_files=key_files,
         key_prefix=key_prefix,
         paths=() if paths is None else strings(site, f"{path}:paths", paths),
-        untracked=False if untracked is None else boolean(site, f"{path}:untracked", untracked),
+        untracked=False
+        if untracked is None
+        else boolean(site, f"{path}:untracked", untracked),
         policy=policy or "pull-push",
-        when="on_success" if when is None else one_of(site, f"{path}:when", when, kw.CACHE_WHEN),
+        when="on_success"
+        if when is None
+        else one_of(site, f"{path}:when", when, kw.CACHE_WHEN),
         fallback_keys=fallback_keys,
     )
 
@@ -245,7 +276,9 @@ def retry(site: Site, path: str, raw: Any) -> Retry:
         raise site.error(path, "config has to be either an integer or a hash")
     check_keys(site, path, raw, kw.RETRY_KEYS)
     when = raw.get("when")
-    whens = ("always",) if when is None else string_or_strings(site, f"{path}:when", when)
+    whens = (
+        ("always",) if when is None else string_or_strings(site, f"{path}:when", when)
+    )
     for value in whens:
         if value not in kw.RETRY_WHEN:
             raise site.error(f"{path}:when", f"contains unknown values: {value}")

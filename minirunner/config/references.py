@@ -20,6 +20,27 @@ class _Resolver:
     def __init__(self, config: dict[Any, Any]) -> None:
         self.config = config
         self.resolved: dict[int, Any] = {}
+        self.current: str | None = None
+
+    def top(self) -> dict[Any, Any]:
+        """Walk the configuration, noting which top-level key is being resolved."""
+        changed: dict[Any, Any] | None = None
+        for key, item in self.config.items():
+            self.current = str(key)
+            new = self.walk(item)
+            if new is not item:
+                if changed is None:
+                    changed = dict(self.config)
+                changed[key] = new
+        return self.config if changed is None else changed
+
+    def fail(self, reference: Reference, message: str) -> ConfigError:
+        return ConfigError(
+            f"{reference.text} {message}",
+            file=reference.file,
+            line=reference.line,
+            job=self.current,
+        )
 
     def walk(self, value: Any) -> Any:
         if isinstance(value, Reference):
@@ -43,11 +64,7 @@ class _Resolver:
     def resolve(self, reference: Reference) -> Any:
         state = self.resolved.get(id(reference))
         if state is _IN_PROGRESS:
-            raise ConfigError(
-                f"{reference.text} is part of a circular chain",
-                file=reference.file,
-                line=reference.line,
-            )
+            raise self.fail(reference, "is part of a circular chain")
         if state is not None:
             return state
         self.resolved[id(reference)] = _IN_PROGRESS
@@ -58,16 +75,11 @@ class _Resolver:
         # GitLab raises unless the value is truthy in Ruby: nil and false are
         # "not found".
         if value is None or value is False:
-            raise ConfigError(
-                f"{reference.text} could not be found",
-                file=reference.file,
-                line=reference.line,
-            )
+            raise self.fail(reference, "could not be found")
         self.resolved[id(reference)] = value
         return value
 
 
 def resolve_references(config: dict[Any, Any]) -> dict[Any, Any]:
     """The configuration with every `!reference` replaced; the input is unchanged."""
-    result: dict[Any, Any] = _Resolver(config).walk(config)
-    return result
+    return _Resolver(config).top()

@@ -107,8 +107,12 @@ def needs(site: Site, path: str, raw: Any, warnings: list[str]) -> tuple[NeedSpe
             filter_ = matrix(site, f"{where}:parallel:matrix", parallel.get("matrix"))
         need = Need(
             job,
-            artifacts=True if artifacts is None else boolean(site, f"{where}:artifacts", artifacts),
-            optional=False if optional is None else boolean(site, f"{where}:optional", optional),
+            artifacts=True
+            if artifacts is None
+            else boolean(site, f"{where}:artifacts", artifacts),
+            optional=False
+            if optional is None
+            else boolean(site, f"{where}:optional", optional),
         )
         result.append(NeedSpec(need, filter_))
     return tuple(result)
@@ -136,7 +140,12 @@ def environment(site: Site, path: str, raw: Any) -> Environment | None:
         )
     action = values.get("action")
     if values.get("deployment_tier") is not None:
-        one_of(site, f"{path}:deployment_tier", values["deployment_tier"], kw.DEPLOYMENT_TIERS)
+        one_of(
+            site,
+            f"{path}:deployment_tier",
+            values["deployment_tier"],
+            kw.DEPLOYMENT_TIERS,
+        )
     optional_string(site, f"{path}:on_stop", values.get("on_stop"))
     stop_in = values.get("auto_stop_in")
     if stop_in is not None and (

@@ -14,6 +14,11 @@ from minirunner.errors import ConfigError
 _INDEX = re.compile(r"\[\d+\]")
 
 
+def keyword_name(path: str) -> str:
+    """A keyword path as shown to users: `rules[1]:if` is `rules:if`."""
+    return _INDEX.sub("", path)
+
+
 @dataclass(frozen=True)
 class Site:
     """What an error is about: a file and line, a job, and the lines of its keys."""
@@ -40,7 +45,7 @@ class Site:
         `at` names a more precise key to take the line from.
         """
         file, line = self.where(at or path)
-        keyword = _INDEX.sub("", path) or None
+        keyword = keyword_name(path) or None
         return ConfigError(message, file=file, line=line, job=self.job, keyword=keyword)
 
 
@@ -170,7 +175,9 @@ def flatten(
     return tuple(out)
 
 
-def commands(site: Site, path: str, value: Any, *, required: bool = False) -> tuple[str, ...]:
+def commands(
+    site: Site, path: str, value: Any, *, required: bool = False
+) -> tuple[str, ...]:
     """`script`-like keywords: a string or nested lists of strings, flattened."""
     message = "should be a string or a nested array of strings up to 10 levels deep"
     if isinstance(value, str):

@@ -19,10 +19,12 @@ def variables(
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise site.error(path, f"should be a hash of key value pairs, not {type_name(raw)}")
+        raise site.error(
+            path, f"should be a hash of key value pairs, not {type_name(raw)}"
+        )
     result: dict[str, Variable] = {}
     for key, value in raw.items():
-        where = f"{path}:{key}"
+        where = f"{path}:{ruby_str(key)}"
         if isinstance(key, bool) or not isinstance(key, str | int):
             raise site.error(where, "variable name must be an alphanumeric string")
         name = str(key)
@@ -31,7 +33,9 @@ def variables(
         elif isinstance(value, dict):
             result[name] = _complex(site, where, value, allowed_data)
         else:
-            raise site.error(where, "variable definition must be either a string or a hash")
+            raise site.error(
+                where, "variable definition must be either a string or a hash"
+            )
     return result
 
 
@@ -54,7 +58,9 @@ def _complex(
         raise site.error(f"{path}:expand", "should be a boolean value")
     options = value.get("options")
     if options is not None:
-        if not isinstance(options, list) or not all(isinstance(o, str) for o in options):
+        if not isinstance(options, list) or not all(
+            isinstance(o, str) for o in options
+        ):
             raise site.error(f"{path}:options", "should be an array of strings")
         if options and raw not in options:
             raise site.error(path, "value must be present in options")

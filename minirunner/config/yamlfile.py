@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from minirunner.config.values import ruby_str
 from minirunner.errors import ConfigError
 
 # GitLab refuses configurations past its `max_yaml_size_bytes` and
@@ -18,6 +19,9 @@ from minirunner.errors import ConfigError
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_NODES = 1_000_000
 MAX_DEPTH = 100
+# Lines are kept for keys down to this depth below a top-level key
+# (`rules[0]:if`), enough to point at the item an error is about.
+LINE_DEPTH = 3
 
 STR_TAG = "tag:yaml.org,2002:str"
 MERGE_TAG = "tag:yaml.org,2002:merge"
@@ -85,12 +89,12 @@ class _Composer(_BaseLoader):
         if kind is ScalarNode and implicit[0]:
             tag = self._tags.get(value)
             if tag is None:
-                tag = super().resolve(kind, value, implicit)
+                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
                 if len(self._tags) > _TAG_CACHE_LIMIT:
                     self._tags.clear()
                 self._tags[value] = tag
             return tag
-        return super().resolve(kind, value, implicit)
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
 
 
 _SCALARS = yaml.constructor.SafeConstructor()
@@ -151,7 +155,9 @@ class _Builder:
             )
         if tag == REFERENCE_TAG:
             raise _fail(
-                self.file, _line(node), f"!reference {json.dumps(node.value)} is not valid"
+                self.file,
+                _line(node),
+                f"!reference {json.dumps(node.value)} is not valid",
             )
         raise _fail(self.file, _line(node), f"unsupported YAML tag '{tag}'")
 
@@ -236,7 +242,9 @@ def _measure(node: Node, file: str) -> None:
         active.discard(id(current))
         if depth + 1 > MAX_DEPTH:
             raise _fail(
-                file, _line(current), f"configuration nested deeper than {MAX_DEPTH} levels"
+                file,
+                _line(current),
+                f"configuration nested deeper than {MAX_DEPTH} levels",
             )
         sizes[id(current)] = (count, depth + 1)
         return count, depth + 1
@@ -259,11 +267,12 @@ def _yaml_error(error: yaml.YAMLError, file: str, text: str) -> ConfigError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line = int(mark.line) + 1 if mark is not None else None
     problem = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
     if mark is not None and _tab_at(text, int(mark.line), int(mark.column)):
         problem = "tab character where YAML allows only spaces for indentation"
-    context = getattr(error, "context", None)
-    text = f"{context}: {problem}" if context else problem
-    return _fail(file, line, f"invalid YAML: {text}")
+        context = None
+    detail = f"{context}: {problem}" if context else problem
+    return _fail(file, line, f"invalid YAML: {detail}")
 
 
 def _tab_at(text: str, line: int, column: int) -> bool:
@@ -278,7 +287,9 @@ def _compose_all(text: str, file: str) -> list[Node]:
     try:
         nodes: list[Node] = []
         while loader.check_node():
-            nodes.append(loader.get_node())
+            node = loader.get_node()
+            if node is not None:
+                nodes.append(node)
         return nodes
     except yaml.YAMLError as error:
         raise _yaml_error(error, file, text) from None
@@ -287,16 +298,31 @@ def _compose_all(text: str, file: str) -> list[Node]:
 
 
 def _key_text(key: Any) -> str:
-    return key if isinstance(key, str) else str(key)
+    return key if isinstance(key, str) else ruby_str(key)
+
+
+def _key_label(node: Node) -> str:
+    """A scalar key as it reads once built (`YES` is `true`)."""
+    converter = _CONVERTERS.get(node.tag)
+    if converter is None:
+        return str(node.value)
+    return ruby_str(converter(node))
 
 
 def _inner_lines(
-    node: Node, prefix: str, file: str, into: dict[str, tuple[str, int]]
+    node: Node,
+    prefix: str,
+    file: str,
+    into: dict[str, tuple[str, int]],
+    depth: int = 1,
 ) -> None:
-    """Record the lines of the keys (or items) directly inside `node`."""
+    """Record the lines of keys and items inside `node`, down to LINE_DEPTH."""
     if node.__class__ is SequenceNode and node.tag != REFERENCE_TAG:
         for index, child in enumerate(node.value):
-            into.setdefault(f"{prefix}[{index}]", (file, _line(child)))
+            name = f"{prefix}[{index}]"
+            into[name] = (file, _line(child))
+            if depth < LINE_DEPTH:
+                _inner_lines(child, name, file, into, depth + 1)
         return
     if node.__class__ is not MappingNode:
         return
@@ -312,14 +338,14 @@ def _inner_lines(
                 if source.__class__ is MappingNode:
                     for inner_key, _ in source.value:
                         if inner_key.__class__ is ScalarNode:
-                            name = f"{prefix}{separator}{inner_key.value}"
+                            name = f"{prefix}{separator}{_key_label(inner_key)}"
                             into[name] = (file, _line(key_node))
             continue
         if key_node.__class__ is ScalarNode:
-            name = f"{prefix}{separator}{key_node.value}"
+            name = f"{prefix}{separator}{_key_label(key_node)}"
             into[name] = (file, _line(key_node))
-            if not prefix:
-                _inner_lines(value_node, name, file, into)
+            if depth < LINE_DEPTH:
+                _inner_lines(value_node, name, file, into, depth + 1)
 
 
 def _locations(node: Node, content: dict[Any, Any], file: str) -> dict[str, KeyLoc]:
@@ -329,7 +355,7 @@ def _locations(node: Node, content: dict[Any, Any], file: str) -> dict[str, KeyL
             continue
         keywords: dict[str, tuple[str, int]] = {}
         _inner_lines(value_node, "", file, keywords)
-        locs[key_node.value] = KeyLoc(file, _line(key_node), keywords)
+        locs[_key_label(key_node)] = KeyLoc(file, _line(key_node), keywords)
     for key in content:
         name = _key_text(key)
         if name not in locs:

@@ -5,7 +5,8 @@ port, with `/` replaced by `__` and, as a second name, by `-`; plus each `alias`
 (docs.gitlab.com/ci/services/#accessing-the-services). The job waits until every
 TCP port a service exposes accepts connections (or only HEALTHCHECK_TCP_PORT when
 set). As on GitLab, a service that does not come up is a warning with its logs,
-and the job goes on (docs.gitlab.com/ci/services/#how-the-health-check-of-services-works).
+and the job goes on (docs.gitlab.com/ci/services/, "How the health check of
+services works").
 """
 
 from __future__ import annotations
@@ -41,13 +42,18 @@ def service_hostnames(name: str, aliases: Sequence[str] = ()) -> tuple[str, ...]
     `registry.example.com:4999/group/db` gives `registry.example.com__group__db`
     and `registry.example.com-group-db`. Each alias follows.
     """
-    bare = _TAG.sub("", _DIGEST.sub("", name))
+    bare = repository_name(name)
     names: list[str] = []
     if _REFERENCE.match(bare):
         bare = _REGISTRY_PORT.sub(r"\1\2", bare)
         names += [bare.replace("/", "__"), bare.replace("/", "-")]
     names += aliases
     return tuple(dict.fromkeys(each for each in names if each))
+
+
+def repository_name(image: str) -> str:
+    """An image name without its tag and digest."""
+    return _TAG.sub("", _DIGEST.sub("", image))
 
 
 def is_dind(name: str) -> bool:

@@ -150,7 +150,7 @@ def judge_rule(
             raise error.located(keyword=f"{source}:if") from None
         matched = if_matched
     if matched and rule.changes is not None:
-        changes = _changes(rule, rule.changes, variables, inputs, reads)
+        changes = _changes(rule, rule.changes, variables, inputs, reads, source)
         matched = changes.matched
     if matched and rule.exists is not None:
         globs = [clauses.expand_existing(g, variables, reads) for g in rule.exists]
@@ -170,6 +170,7 @@ def _changes(
     variables: Mapping[str, str],
     inputs: RuleInputs,
     reads: Reads,
+    source: str,
 ) -> PathMatch:
     paths = inputs.changed_paths
     note = ""
@@ -178,7 +179,7 @@ def _changes(
         try:
             paths = inputs.compare_to(ref)
         except ConfigError as error:
-            raise error.located(keyword="rules:changes:compare_to") from None
+            raise error.located(keyword=f"{source}:changes:compare_to") from None
         note = f" (compared to {ref})"
     expanded = [clauses.expand_existing(glob, variables, reads) for glob in globs]
     found = clauses.changes(expanded, paths)

@@ -42,7 +42,7 @@ def policy_traces(
     the first part that decides, and so does this.
     """
     traces: list[RuleTrace] = []
-    for index, (kind, text) in enumerate(_parts(policy), start=1):
+    for index, (kind, text) in enumerate(_parts(policy, keyword), start=1):
         if kind == "changes":
             found = changes(policy.changes, changed_paths, limit=False)
             trace = RuleTrace(index, text, found.matched, changes=found, source=keyword)
@@ -69,11 +69,13 @@ def describe_part(kind: str, policy: Refs) -> str:
     return f"kubernetes: {policy.kubernetes}"
 
 
-def _parts(policy: Refs) -> list[tuple[str, str]]:
+def _parts(policy: Refs, keyword: str) -> list[tuple[str, str]]:
     kinds = []
-    empty = not (policy.variables or policy.changes or policy.kubernetes)
-    if policy.refs or empty:
-        # `only: []` is a refs list that matches nothing.
+    # Entry::Policy deep-merges `only` over its default `refs: [branches,
+    # tags]`, and the loader does the same, so an empty `only` refs list was
+    # written as `[]` and matches nothing. An empty `except` list never
+    # excludes, the same as no list.
+    if policy.refs or keyword == "only":
         kinds.append("refs")
     if policy.variables:
         kinds.append("variables")

@@ -165,7 +165,7 @@ _NAMES = {"==": "equals", "!=": "not_equals", "=~": "matches", "!~": "not_matche
 
 
 def describe(expression: Expression) -> str:
-    """The tree in GitLab's `inspect` form, e.g. `or(equals($A, "x"), $B)`."""
+    """The tree in the style of GitLab's `inspect`: `or(equals($A, "x"), $B)`."""
     match expression:
         case Variable(name):
             return f"${name}"

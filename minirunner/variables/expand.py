@@ -64,6 +64,10 @@ def resolve(layers: Sequence[Mapping[str, Variable | str]]) -> dict[str, str]:
     before this, so a job's `FOO: $FOO` does not see the global FOO (gitlab#433964):
     pass them as one merged layer to get that behaviour. `expand: false` values
     are kept literally. A value growing past MAX_VALUE_CHARS raises ConfigError.
+    The value kept for a name is the one the runner exports last, i.e. the last
+    definition in the sorted order: like on GitLab, a lower layer's self-reference
+    (`FOO: $FOO-x` under a higher `FOO: b`) sorts after what it references and
+    wins with `b-x`.
     """
     items = [
         _Item(key, *_value_and_raw(variable))

@@ -1,0 +1,101 @@
+"""The loading pipeline: YAML, includes, extends, `!reference`, then records.
+
+The order is GitLab's `Gitlab::Ci::Config#build_config`.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from minirunner.config.build import build_config, wrap_stages
+from minirunner.config.extends import apply_extends
+from minirunner.config.includemap import load_include_map
+from minirunner.config.includes import Loaded, load_with_includes
+from minirunner.config.merge import Locs
+from minirunner.config.model import Config
+from minirunner.config.references import resolve_references
+from minirunner.sourcetree import SourceTree
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    # Parsing makes many small objects and no cycles; the cyclic collector
+    # would otherwise take most of the time of a large configuration.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _merged(
+    tree: SourceTree,
+    path: str,
+    include_variables: Mapping[str, str] | None,
+    include_map: Mapping[str, str] | None,
+    tree_root: Path | None,
+) -> tuple[dict[Any, Any], Locs, Loaded]:
+    if include_map is None:
+        include_map = load_include_map(tree_root) if tree_root is not None else {}
+    loaded = load_with_includes(
+        tree, path, dict(include_variables or {}), include_map, tree_root
+    )
+    data, locs = apply_extends(loaded.data, loaded.locs)
+    if loaded.has_references:
+        data = resolve_references(data)
+    return data, locs, loaded
+
+
+def load_config(
+    tree: SourceTree,
+    path: str = ".gitlab-ci.yml",
+    *,
+    include_variables: Mapping[str, str] | None = None,
+    include_map: Mapping[str, str] | None = None,
+    tree_root: Path | None = None,
+) -> Config:
+    """Read and validate a configuration with GitLab's semantics.
+
+    `include_variables` are the variables `include` and `include:rules` may
+    use (project and pre-pipeline variables). `include_map` maps includes
+    that cannot be fetched offline to local files; when it is None and
+    `tree_root` is given, it is read from the project's
+    `.minirunner/includes.yml` (see `minirunner.config.includemap`).
+    ConfigError (IncludeUnavailable for unmapped includes) tells what is wrong.
+    """
+    with _no_gc():
+        data, locs, loaded = _merged(
+            tree, path, include_variables, include_map, tree_root
+        )
+        return build_config(
+            data, locs, path=path, files=loaded.files, warnings=loaded.warnings
+        )
+
+
+def expanded_config(
+    tree: SourceTree,
+    path: str = ".gitlab-ci.yml",
+    *,
+    include_variables: Mapping[str, str] | None = None,
+    include_map: Mapping[str, str] | None = None,
+    tree_root: Path | None = None,
+) -> dict[Any, Any]:
+    """The merged configuration GitLab shows as "full configuration".
+
+    Includes, `extends` and `!reference` are resolved; `.pre`/`.post` wrap
+    `stages` when it is given. Nothing is validated beyond that.
+    """
+    with _no_gc():
+        data, _, _ = _merged(tree, path, include_variables, include_map, tree_root)
+        result = copy.deepcopy(data)
+    for key in ("stages", "types"):
+        if isinstance(result.get(key), list):
+            result[key] = list(wrap_stages(result[key]))
+    return result

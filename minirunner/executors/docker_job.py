@@ -1,0 +1,434 @@
+"""One job in Docker: its containers, network and volume, made and then removed.
+
+Services start on a network of the job's own. A job that uses the docker CLI (its
+scripts call `docker`, its image is a docker image, or it has a `docker:dind`
+service) gets the engine's socket at /var/run/docker.sock and DOCKER_HOST
+pointing there: privileged Docker-in-Docker cannot run on these machines, so a
+dind service is not started, and its hostnames (`docker`) lead to the engine's
+host, where ports that `docker run -p` publishes are.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from minirunner.config.model import Job, Service
+from minirunner.engine import image_present
+from minirunner.executors.base import AFTER_SCRIPT_TIMEOUT_S, JobOutcome, JobRequest
+from minirunner.executors.docker_archive import (
+    checkout_archive,
+    copy_back,
+    overlay_files,
+)
+from minirunner.executors.docker_probe import PROBE_IMAGE, probe_ports
+from minirunner.executors.docker_run import run_container
+from minirunner.executors.docker_services import (
+    StartedService,
+    is_dind,
+    repository_name,
+    service_hostnames,
+    wait_for_services,
+)
+from minirunner.executors.process import ProcessResult
+from minirunner.executors.script import build_script
+from minirunner.executors.shell import format_seconds
+from minirunner.variables.expand import expand
+
+if TYPE_CHECKING:
+    from minirunner.executors.docker import DockerExecutor
+
+SOCKET_IN_JOB = "/var/run/docker.sock"
+# GitLab Runner's shell detection, with stderr joined to stdout so that the log
+# keeps the order in which the script wrote.
+DETECT_SHELL = (
+    "exec 2>&1; "
+    "for shell in /usr/local/bin/bash /usr/bin/bash /bin/bash; do "
+    'if [ -x "$shell" ]; then exec "$shell" -c "$1"; fi; done; '
+    'exec sh -c "$2"'
+)
+_DOCKER_COMMAND = re.compile(r"\bdocker\b")
+_TLS_VARIABLES = ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
+
+
+def container_command(commands: Sequence[str], project_dir: str) -> list[str]:
+    """The main command of a job container: the script in bash, or else in sh."""
+    return [
+        "sh",
+        "-c",
+        DETECT_SHELL,
+        "sh",
+        build_script(commands, "bash", project_dir),
+        build_script(commands, "sh", project_dir),
+    ]
+
+
+def uses_docker(job: Job, image: str) -> bool:
+    """Whether a job looks like it runs the docker CLI."""
+    repository = PurePosixPath(repository_name(image)).name
+    scripts = (*job.before_script, *job.script, *job.after_script)
+    return (
+        repository.startswith("docker")
+        or "DOCKER_HOST" in job.variables
+        or any(_DOCKER_COMMAND.search(line) for line in scripts)
+    )
+
+
+def job_outcome(result: ProcessResult, timeout_s: float) -> JobOutcome:
+    """The job's outcome from how its script container ended."""
+    if result.canceled:
+        return JobOutcome("canceled", None, "canceled")
+    if result.timed_out:
+        return JobOutcome(
+            "failed", None, f"the job timed out after {format_seconds(timeout_s)}"
+        )
+    if result.exit_code == 0:
+        return JobOutcome("success", 0)
+    return JobOutcome(
+        "failed", result.exit_code, f"the script exited with {result.exit_code}"
+    )
+
+
+class DockerJob:
+    """The containers, network and volume of one job; `run` removes them at its end."""
+
+    def __init__(self, executor: DockerExecutor, request: JobRequest) -> None:
+        self.executor = executor
+        self.api = executor.api
+        self.request = request
+        self.job = request.job
+        self.prefix = executor.prefix(request.job.name)
+        self.labels = {**executor.labels, "minirunner.job": request.job.name}
+        self.project_dir = request.project_dir
+        self.containers: list[str] = []
+        self.services: list[StartedService] = []
+        self.network: str | None = None
+        self.volume: str | None = None
+        self.holder: str | None = None
+        self.holder_shared = True
+        self.binds: dict[str, dict[str, str]] = {}
+        self.extra_hosts: dict[str, str] = {}
+
+    def run(self) -> JobOutcome:
+        """Run the job; always remove what it made (unless the executor keeps it)."""
+        try:
+            return self._run()
+        finally:
+            self._cleanup()
+
+    def note(self, message: str) -> None:
+        """A line of minirunner's own in the job log."""
+        self.request.emit(message + "\n")
+
+    def _run(self) -> JobOutcome:
+        request, job = self.request, self.job
+        deadline = time.monotonic() + request.timeout_s
+        image = self._image()
+        self.note(f"Using Docker executor with image {image} ...")
+        user = job.image.user if job.image else None
+        self.executor.ensure(
+            image, job.image.pull_policy if job.image else (), job.name
+        )
+
+        services = [(expand(each.name, request.env), each) for each in job.services]
+        dind = [(name, each) for name, each in services if is_dind(name)]
+        socket = bool(dind) or uses_docker(job, image)
+        env = self._environment(socket)
+        if socket:
+            self._bind_engine(dind)
+        others = [(name, each) for name, each in services if not is_dind(name)]
+        if others:
+            self._start_services(others, self._service_environment())
+        self._place()
+        if job.after_script and not self.executor.bind_checkout:
+            # after_script's container must see what the script left in the project.
+            self.volume = f"{self.prefix}-builds"
+            self.api.create_volume(self.volume, labels=self.labels)
+
+        main = self._create(
+            image, (*job.before_script, *job.script), env, "build", user
+        )
+        self._put_checkout(main)
+        if self.services:
+            self._wait_for_services(deadline)
+        if request.cancel.is_set():
+            return JobOutcome("canceled", None, "canceled")
+        remaining = deadline - time.monotonic()
+        result = (
+            run_container(
+                self.api,
+                main,
+                emit=request.emit,
+                timeout_s=remaining,
+                cancel=request.cancel,
+            )
+            if remaining > 0
+            else ProcessResult(None, timed_out=True)
+        )
+        outcome = job_outcome(result, request.timeout_s)
+
+        if job.after_script and not request.abort.is_set():
+            after_env = {**env, "CI_JOB_STATUS": outcome.status}
+            self._after_script(image, after_env, user)
+        if not self.executor.bind_checkout and (job.artifacts or job.cache):
+            copy_back(self.api, main, self.project_dir, request.checkout)
+        return outcome
+
+    def _image(self) -> str:
+        if self.job.image is None:
+            return self.executor.default_image
+        return expand(self.job.image.name, self.request.env)
+
+    def _environment(self, socket: bool) -> dict[str, str]:
+        """The job's variables, less the host paths and TLS settings that mislead."""
+        env = dict(self.request.env)
+        # The runner's per-job docker configuration is a path on this machine.
+        if env.get("DOCKER_CONFIG", "").startswith(str(self.request.scratch)):
+            del env["DOCKER_CONFIG"]
+        if socket:
+            env["DOCKER_HOST"] = f"unix://{SOCKET_IN_JOB}"
+            for name in _TLS_VARIABLES:
+                env.pop(name, None)
+        return env
+
+    def _service_environment(self) -> dict[str, str]:
+        env = dict(self.request.env)
+        env.pop("DOCKER_CONFIG", None)
+        return env
+
+    def _bind_engine(self, dind: Sequence[tuple[str, Service]]) -> None:
+        self.binds[self.executor.engine_socket] = {"bind": SOCKET_IN_JOB, "mode": "rw"}
+        for name, service in dind:
+            self.note(
+                f"Service {name} is not started: the job uses this machine's Docker "
+                f"engine through its socket instead (DOCKER_HOST=unix://"
+                f"{SOCKET_IN_JOB}); privileged Docker-in-Docker cannot run here"
+            )
+            for hostname in service_hostnames(name, service.alias):
+                self.extra_hosts[hostname] = "host-gateway"
+        if not dind:
+            self.note(
+                "The job gets this machine's Docker engine through its socket "
+                f"(DOCKER_HOST=unix://{SOCKET_IN_JOB})"
+            )
+
+    def _start_services(
+        self, services: Sequence[tuple[str, Service]], env: Mapping[str, str]
+    ) -> None:
+        self.network = f"{self.prefix}-network"
+        self.api.create_network(self.network, driver="bridge", labels=self.labels)
+        for index, (name, service) in enumerate(services):
+            self.executor.ensure(name, service.pull_policy, self.job.name)
+            self.note(f"Starting service {name} ...")
+            service_env = {
+                **env,
+                **{
+                    key: expand(variable.value, env)
+                    if variable.expand
+                    else variable.value
+                    for key, variable in service.variables.items()
+                },
+            }
+            hostnames = service_hostnames(name, service.alias)
+            endpoint = self.api.create_endpoint_config(aliases=list(hostnames))
+            created = self.api.create_container(
+                name,
+                command=list(service.command) if service.command is not None else None,
+                entrypoint=_entrypoint(service.entrypoint),
+                environment=_pairs(service_env),
+                labels=self.labels,
+                name=f"{self.prefix}-service-{index}",
+                host_config=self.api.create_host_config(network_mode=self.network),
+                networking_config=self.api.create_networking_config(
+                    {self.network: endpoint}
+                ),
+            )
+            self.containers.append(created["Id"])
+            self.api.start(created["Id"])
+            self.services.append(
+                StartedService(name, created["Id"], hostnames, service_env)
+            )
+
+    def _place(self) -> None:
+        """Choose the network namespace: a registry holder's, or a network."""
+        access = self.executor.registry_access
+        if access is None:
+            return
+        if not access.available():
+            self.executor.warn_once(access.problem or "")
+            return
+        self.holder_shared = not self.extra_hosts
+        self.holder = access.acquire(self.extra_hosts or None)
+        if self.network:
+            self.api.connect_container_to_network(self.holder, self.network)
+
+    def _host_config(self) -> dict[str, Any]:
+        binds = dict(self.binds)
+        if self.executor.bind_checkout:
+            binds[str(self.request.checkout)] = {"bind": self.project_dir, "mode": "rw"}
+        elif self.volume:
+            binds[self.volume] = {"bind": self._builds_root(), "mode": "rw"}
+        if self.holder:
+            config: dict[str, Any] = self.api.create_host_config(
+                binds=binds or None, network_mode=f"container:{self.holder}"
+            )
+            return config
+        config = self.api.create_host_config(
+            binds=binds or None,
+            network_mode=self.network,
+            extra_hosts=self.extra_hosts or None,
+        )
+        return config
+
+    def _builds_root(self) -> str:
+        return "/" + PurePosixPath(self.project_dir).parts[1]
+
+    def _create(
+        self,
+        image: str,
+        commands: Sequence[str],
+        env: Mapping[str, str],
+        role: str,
+        user: str | None,
+    ) -> str:
+        created = self.api.create_container(
+            image,
+            command=container_command(commands, self.project_dir),
+            entrypoint=_entrypoint(
+                self.job.image.entrypoint if self.job.image else None
+            ),
+            environment=_pairs(env),
+            working_dir=self.project_dir,
+            user=user or None,
+            labels=self.labels,
+            name=f"{self.prefix}-{role}",
+            host_config=self._host_config(),
+        )
+        container: str = created["Id"]
+        self.containers.append(container)
+        return container
+
+    def _put_checkout(self, container: str) -> None:
+        request = self.request
+        if self.executor.bind_checkout:
+            if request.artifacts_in is not None:
+                overlay_files(request.artifacts_in, request.checkout)
+            return
+        shared = bool(self.job.image and self.job.image.user)
+        with checkout_archive(
+            request.checkout,
+            self.project_dir,
+            overlay=request.artifacts_in,
+            shared=shared,
+        ) as archive:
+            self.api.put_archive(container, "/", archive)
+
+    def _wait_for_services(self, deadline: float) -> None:
+        assert self.network is not None
+        timeout = max(
+            0.0, min(self.executor.service_timeout_s, deadline - time.monotonic())
+        )
+        self.note(
+            "Waiting for services to be up and running "
+            f"(timeout {timeout:g} seconds)..."
+        )
+        prober = None if self.executor.local else self._probe_remotely
+        wait_for_services(
+            self.api,
+            self.services,
+            self.network,
+            timeout_s=timeout,
+            cancel=self.request.cancel,
+            emit=self.request.emit,
+            prober=prober,
+        )
+
+    def _probe_remotely(
+        self, addresses: list[tuple[str, int]], timeout_s: float
+    ) -> set[tuple[str, int]]:
+        """Probe from a helper container on the job's network (a remote engine)."""
+        assert self.network is not None
+        if not image_present(self.executor.client, PROBE_IMAGE):
+            self.note(f"Not waiting for services: image {PROBE_IMAGE} is missing")
+            return set(addresses)
+        return probe_ports(
+            self.api,
+            PROBE_IMAGE,
+            network=self.network,
+            labels=self.labels,
+            name=f"{self.prefix}-wait-for-services",
+            addresses=addresses,
+            timeout_s=timeout_s,
+            cancel=self.request.cancel,
+        )
+
+    def _after_script(
+        self, image: str, env: Mapping[str, str], user: str | None
+    ) -> None:
+        self.note("Running after_script")
+        container = self._create(image, self.job.after_script, env, "after", user)
+        result = run_container(
+            self.api,
+            container,
+            emit=self.request.emit,
+            timeout_s=AFTER_SCRIPT_TIMEOUT_S,
+            cancel=self.request.abort,
+        )
+        if result.exit_code not in (0, None) or result.timed_out:
+            self.note("WARNING: after_script failed, but the job goes on")
+
+    def _cleanup(self) -> None:
+        import docker
+
+        if self.executor.keep:
+            self._report_kept()
+            return
+        for container in reversed(self.containers):
+            _quietly(self.api.remove_container, container, v=True, force=True)
+        access = self.executor.registry_access
+        if self.holder and access is not None:
+            reuse = self.holder_shared
+            if self.network:
+                try:
+                    self.api.disconnect_container_from_network(
+                        self.holder, self.network, force=True
+                    )
+                except docker.errors.APIError:
+                    reuse = False
+            access.release(self.holder, reuse=reuse)
+        if self.network:
+            _quietly(self.api.remove_network, self.network)
+        if self.volume:
+            _quietly(self.api.remove_volume, self.volume, force=True)
+
+    def _report_kept(self) -> None:
+        kept = [f"containers {self.prefix}-*"]
+        if self.network:
+            kept.append(f"network {self.network}")
+        if self.volume:
+            kept.append(f"volume {self.volume}")
+        self.note(f"Kept for debugging: {', '.join(kept)}")
+
+
+def _entrypoint(entrypoint: tuple[str, ...] | None) -> list[str] | None:
+    """GitLab's `entrypoint:` override; an empty one clears the image's."""
+    if entrypoint is None:
+        return None
+    return list(entrypoint) or [""]
+
+
+def _pairs(env: Mapping[str, str]) -> list[str]:
+    return [f"{key}={value}" for key, value in env.items()]
+
+
+def _quietly(remove: Any, name: str, **options: bool) -> None:
+    """Remove a thing that may be gone already."""
+    import docker
+
+    try:
+        remove(name, **options)
+    except docker.errors.NotFound:
+        pass
