@@ -75,6 +75,14 @@ def list_pipeline(options: Options, *, as_json: bool) -> None:
         return
     if not plan.jobs:
         click.echo("No job is in this pipeline.")
+    else:
+        click.echo(format_table(job_rows(plan)))
+    for job, decision in plan.excluded:
+        click.echo(f"not in the pipeline: {job.name} ({decision.reason})")
+
+
+def job_rows(plan: Plan) -> list[tuple[str, ...]]:
+    """The rows of `minirunner list`'s table, header first."""
     rows = [("stage", "job", "when", "allow_failure", "needs", "image")]
     for job in plan.jobs:
         needs = (
@@ -83,9 +91,7 @@ def list_pipeline(options: Options, *, as_json: bool) -> None:
         image = job.job.image.name if job.job.image else "-"
         allow = "yes" if job.allow_failure else "no"
         rows.append((job.stage, job.name, job.when, allow, needs, image))
-    click.echo(format_table(rows))
-    for job, decision in plan.excluded:
-        click.echo(f"not in the pipeline: {job.name} ({decision.reason})")
+    return rows
 
 
 def format_table(rows: list[tuple[str, ...]]) -> str:

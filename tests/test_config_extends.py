@@ -132,10 +132,10 @@ def test_unknown_parent(tmp_path: Path) -> None:
 
 def test_unknown_parent_deeper_names_the_chain(tmp_path: Path) -> None:
     message = error(
-        tmp_path, ".a:\n  extends: .missing\njob:\n  extends: .a\n  script: echo\n"
+        tmp_path, "job:\n  extends: .a\n  script: echo\n.a:\n  extends: .missing\n"
     )
     assert message == (
-        ".gitlab-ci.yml:2: job '.a': extends: unknown keys in `extends` (.missing) "
+        ".gitlab-ci.yml:5: job '.a': extends: unknown keys in `extends` (.missing) "
         "(chain: job -> .a)"
     )
 
@@ -158,14 +158,15 @@ def test_circular_extends_names_the_chain(tmp_path: Path) -> None:
 
 
 def test_eleven_levels_are_the_limit(tmp_path: Path) -> None:
-    chain = [".l0:\n  script: echo\n"] + [
-        f".l{level}:\n  extends: .l{level - 1}\n" for level in range(1, 11)
-    ]
-    assert load(tmp_path, "".join(chain) + "job:\n  extends: .l10\n").jobs[0].script
-    deeper = "".join(chain) + ".l11:\n  extends: .l10\njob:\n  extends: .l11\n"
-    assert error(tmp_path, deeper).startswith(
-        ".gitlab-ci.yml:1: job '.l0': extends: nesting too deep in `extends`"
-    ) or error(tmp_path, deeper).startswith(".gitlab-ci.yml:2: job '.l1'")
+    chain = ".l0:\n  script: echo\n" + "".join(
+        f".l{level}:\n  extends: .l{level - 1}\n" for level in range(1, 12)
+    )
+    assert load(tmp_path, chain + "job:\n  extends: .l10\n").jobs[0].script
+    assert error(tmp_path, chain + "job:\n  extends: .l11\n") == (
+        ".gitlab-ci.yml:4: job '.l1': extends: nesting too deep in `extends` "
+        "(chain: job -> .l11 -> .l10 -> .l9 -> .l8 -> .l7 -> .l6 -> .l5 -> .l4 -> "
+        ".l3 -> .l2 -> .l1)"
+    )
 
 
 def test_extends_must_name_strings(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from minirunner.config.merge import Locs, deep_merge
 from minirunner.config.values import job_site
 from minirunner.config.yamlfile import KeyLoc
 
-# Gitlab::Ci::Config::Extendable::Entry::MAX_NESTING_LEVELS: an entry may have
-# at most 10 ancestors, so a chain holds at most 11 levels.
+# Gitlab::Ci::Config::Extendable::Entry::MAX_NESTING_LEVELS: an entry that
+# extends may have at most 10 ancestors: eleven levels of inheritance.
 MAX_ANCESTORS = 10
 
 
@@ -21,21 +21,31 @@ class _Extender:
         self.data = dict(data)
         self.locs = dict(locs)
         self.done: set[Any] = set()
+        # The most ancestors each key was checked with; fewer cannot fail.
+        self.checked: dict[Any, int] = {}
 
-    def resolve(self, key: Any, ancestors: tuple[Any, ...]) -> Any:
+    def parents(self, key: Any) -> list[str] | None:
         value = self.data[key]
-        if key in self.done or not isinstance(value, dict) or "extends" not in value:
-            return value
-        site = job_site(str(key), self.locs)
-        chain = " -> ".join(map(str, (*ancestors, key)))
-        via = f" (chain: {chain})" if ancestors else ""
+        if not isinstance(value, dict) or "extends" not in value:
+            return None
         parents = value["extends"]
         if isinstance(parents, str):
-            parents = [parents]
+            return [parents]
         if not isinstance(parents, list) or not all(
             isinstance(p, str) for p in parents
         ):
+            site = job_site(str(key), self.locs)
             raise site.error("extends", "should be an array of strings or a string")
+        return parents
+
+    def check(self, key: Any, ancestors: tuple[Any, ...]) -> None:
+        """GitLab's checks, walked along every chain as Extendable::Entry does."""
+        parents = self.parents(key)
+        if parents is None or self.checked.get(key, -1) >= len(ancestors):
+            return
+        site = job_site(str(key), self.locs)
+        chain = " -> ".join(map(str, (*ancestors, key)))
+        via = f" (chain: {chain})" if ancestors else ""
         unknown = [name for name in parents if name not in self.data]
         if unknown:
             raise site.error(
@@ -53,14 +63,23 @@ class _Extender:
             raise site.error(
                 "extends", f"circular dependency detected in `extends`{via}"
             )
+        for name in parents:
+            self.check(name, (*ancestors, key))
+        self.checked[key] = len(ancestors)
+
+    def resolve(self, key: Any) -> Any:
+        """The entry merged over its parents (checked before)."""
+        parents = self.parents(key)
+        if parents is None or key in self.done:
+            return self.data[key]
         merged: dict[Any, Any] = {}
         keywords: dict[str, tuple[str, int]] = {}
         for name in parents:
-            merged = deep_merge(merged, self.resolve(name, (*ancestors, key)))
+            merged = deep_merge(merged, self.resolve(name))
             parent_loc = self.locs.get(name)
             if parent_loc is not None:
                 keywords.update(parent_loc.keywords)
-        result = deep_merge(merged, value)
+        result = deep_merge(merged, self.data[key])
         self.data[key] = result
         self.done.add(key)
         loc = self.locs.get(str(key))
@@ -75,5 +94,6 @@ def apply_extends(data: dict[Any, Any], locs: Locs) -> tuple[dict[Any, Any], Loc
     """Every entry with `extends` merged over its parents; inputs are not changed."""
     extender = _Extender(data, locs)
     for key in data:
-        extender.resolve(key, ())
+        extender.check(key, ())
+        extender.resolve(key)
     return extender.data, extender.locs
