@@ -20,7 +20,7 @@ def pipeline_options(command: F) -> F:
     options = [
         click.option(
             "--cwd",
-            type=click.Path(file_okay=False, path_type=Path),
+            type=click.Path(exists=True, file_okay=False, path_type=Path),
             default=Path("."),
             help="Folder of the repository (default: the current one).",
         ),
@@ -64,7 +64,7 @@ def make_options(**kwargs: Any) -> Any:
     from minirunner.context import Options, parse_assignments
 
     return Options(
-        cwd=kwargs["cwd"],
+        cwd=kwargs["cwd"].resolve(),
         tag=kwargs["tag"],
         branch=kwargs["branch"],
         source=kwargs["source"],

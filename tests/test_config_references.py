@@ -150,6 +150,6 @@ def test_circular_references(tmp_path: Path) -> None:
 def test_script_nesting_deeper_than_ten_levels(tmp_path: Path) -> None:
     nested = "[" * 11 + "echo" + "]" * 11
     assert error(tmp_path, f"job:\n  script: {nested}\n") == (
-        ".gitlab-ci.yml:2: job 'job': script: should be an array of strings nested "
-        "at most 10 deep"
+        ".gitlab-ci.yml:2: job 'job': script: should be a string or a nested array "
+        "of strings up to 10 levels deep"
     )

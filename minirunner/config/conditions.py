@@ -178,7 +178,9 @@ def rules(
         raise site.error(
             path, "should be an array containing hashes and arrays of hashes"
         )
-    items = flatten(site, path, raw, "an array containing hashes and arrays of hashes")
+    items = flatten(
+        site, path, raw, "should be an array containing hashes and arrays of hashes"
+    )
     return tuple(
         rule(site, f"{path}[{index}]", item, warnings, workflow=workflow)
         for index, item in enumerate(items)

@@ -137,7 +137,7 @@ def _coverage(site: Site, raw: Any) -> str | None:
 def _tags(site: Site, path: str, raw: Any) -> tuple[str, ...]:
     if not isinstance(raw, list):
         raise site.error(path, "should be an array of strings")
-    items = flatten(site, path, raw, "an array of strings")
+    items = flatten(site, path, raw, "should be an array of strings")
     if not all(isinstance(item, str) for item in items):
         raise site.error(path, "should be an array of strings")
     if len(items) > 50:

@@ -74,7 +74,9 @@ def needs(site: Site, path: str, raw: Any, warnings: list[str]) -> tuple[NeedSpe
     """`needs:` entries; needs on other pipelines or projects are left out."""
     if not isinstance(raw, list | dict):
         raise site.error(path, f"can only be a Hash or an Array, not {type_name(raw)}")
-    items = flatten(site, path, raw if isinstance(raw, list) else [raw], "needs")
+    items = flatten(
+        site, path, raw if isinstance(raw, list) else [raw], "has an unsupported type"
+    )
     result = []
     for index, item in enumerate(items):
         where = f"{path}[{index}]"

@@ -157,14 +157,15 @@ def string_or_strings(site: Site, path: str, value: Any) -> tuple[str, ...]:
 
 
 def flatten(
-    site: Site, path: str, value: Any, what: str, max_level: int = 10
+    site: Site, path: str, value: Any, message: str, max_level: int = 10
 ) -> tuple[Any, ...]:
-    """Flatten nested lists (from `!reference`) up to GitLab's nesting limit."""
+    """Flatten nested lists (from `!reference`) up to GitLab's nesting limit;
+    `message` is the error past it."""
     out: list[Any] = []
 
     def walk(items: list[Any], level: int) -> None:
         if level > max_level:
-            raise site.error(path, f"should be {what} nested at most {max_level} deep")
+            raise site.error(path, message)
         for item in items:
             if isinstance(item, list):
                 walk(item, level + 1)
@@ -183,7 +184,7 @@ def commands(
     if isinstance(value, str):
         result: tuple[str, ...] = (value,)
     elif isinstance(value, list):
-        items = flatten(site, path, value, "an array of strings")
+        items = flatten(site, path, value, message)
         if not all(isinstance(item, str) for item in items):
             raise site.error(path, message)
         result = items

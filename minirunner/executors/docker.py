@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from minirunner.engine import connect, ensure_image
 from minirunner.executors.base import JobOutcome, JobRequest
 from minirunner.executors.docker_job import DockerJob
-from minirunner.executors.docker_registry_access import RegistryAccess
+from minirunner.executors.docker_netns import NetnsPool
 from minirunner.output import Console
 from minirunner.variables.slug import slugify
 
@@ -84,16 +84,12 @@ class DockerExecutor:
         self.default_image = default_image
         self.engine_socket = engine_socket() if self.local else ENGINE_SOCKET
         self.registry = registry
-        self.registry_access = (
-            RegistryAccess(
-                self.client,
-                registry,
-                labels=self.labels,
-                prefix=f"minirunner-{self.run_id}",
-                keep=keep,
-            )
-            if registry is not None
-            else None
+        self.netns = NetnsPool(
+            self.client,
+            registry,
+            labels=self.labels,
+            prefix=f"minirunner-{self.run_id}",
+            keep=keep,
         )
         self._present: set[str] = set()
         self._numbers = itertools.count(1)
@@ -105,9 +101,8 @@ class DockerExecutor:
         return DockerJob(self, request).run()
 
     def close(self) -> None:
-        """Remove what the executor shares between jobs (the registry holders)."""
-        if self.registry_access is not None:
-            self.registry_access.close()
+        """Remove what the executor shares between jobs (the network holders)."""
+        self.netns.close()
 
     def ensure(self, name: str, policies: Sequence[str], job: str) -> None:
         """Make sure image `name` is there, by its own policy or else the run's."""

@@ -253,15 +253,18 @@ class DockerJob:
             )
 
     def _place(self) -> None:
-        """Choose the network namespace: a registry holder's, or a network."""
-        access = self.executor.registry_access
-        if access is None:
-            return
-        if not access.available():
-            self.executor.warn_once(access.problem or "")
+        """Join a holder's network namespace when there can be holders."""
+        pool = self.executor.netns
+        if not pool.available():
+            if self.executor.registry is not None:
+                self.executor.warn_once(
+                    f"{self.executor.registry.address} does not lead to the "
+                    f"registry inside jobs: {pool.problem} (build it with "
+                    "scripts/build-offline-images)"
+                )
             return
         self.holder_shared = not self.extra_hosts
-        self.holder = access.acquire(self.extra_hosts or None)
+        self.holder = pool.acquire(self.extra_hosts or None)
         if self.network:
             self.api.connect_container_to_network(self.holder, self.network)
 
@@ -388,8 +391,7 @@ class DockerJob:
             return
         for container in reversed(self.containers):
             _quietly(self.api.remove_container, container, v=True, force=True)
-        access = self.executor.registry_access
-        if self.holder and access is not None:
+        if self.holder:
             reuse = self.holder_shared
             if self.network:
                 try:
@@ -398,7 +400,7 @@ class DockerJob:
                     )
                 except docker.errors.APIError:
                     reuse = False
-            access.release(self.holder, reuse=reuse)
+            self.executor.netns.release(self.holder, reuse=reuse)
         if self.network:
             _quietly(self.api.remove_network, self.network)
         if self.volume:

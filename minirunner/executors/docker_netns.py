@@ -1,20 +1,23 @@
-"""The local registry at the same `localhost:PORT` inside job containers as outside.
+"""Network namespaces that job containers join: pooled, and with the registry inside.
 
-The engine resolves `docker push localhost:5000/...` on the host, so pushes through
-the bound socket work anyway; an HTTP client inside a job (curl, crane, kaniko)
-needs `localhost:5000` of its own network namespace to reach the registry.
-
-Design: a job container joins the network namespace of a small holder container
+A job container joins the network namespace of a holder container
 (`network_mode=container:<holder>`, the way a Kubernetes pod shares its pause
-container's). The holder runs a Python forwarder from 127.0.0.1:PORT (and ::1) to
-the registry container, which is attached to one network of the run. The holder
-is up and listening before the job container starts, so the script never races
-it. Holders are pooled: a job's processes all die with its container, so the next
-job gets a clean namespace, and a job pays no extra container. A job with
-services attaches its holder to the job's network for their hostnames; a job that
-needs its own /etc/hosts entries (a replaced dind service) gets a holder of its
-own. The other designs looked at: a forwarder sidecar per job (about +0.3 s per
-job, doubling the cost of a short job), joining the job container's namespace
+container's). Holders sit on one network of the run and are pooled: all of a
+job's processes die with its container, so the next job finds a clean namespace,
+and a job does not pay for setting up a network endpoint (about 0.15 s of the
+0.3 s a bare `docker run` takes). A job with services attaches its holder to the
+job's network for their hostnames; a job that needs /etc/hosts entries of its
+own (a replaced dind service) gets a holder of its own.
+
+The local registry at the same `localhost:PORT` inside jobs as outside: the
+engine resolves `docker push localhost:5000/...` on the host, so pushes through
+the bound socket work anyway, but an HTTP client inside a job (curl, crane,
+kaniko) needs `localhost:5000` of its own namespace to lead to the registry.
+With a registry, each holder runs a Python forwarder from 127.0.0.1:PORT (and
+::1) to the registry container, which is attached to the run's network. The
+holder listens before the job container starts, so the script never races it.
+Other designs looked at: a forwarder sidecar per job (about +0.3 s a job, which
+doubles the cost of a short one), a sidecar joining the job container's namespace
 after its start (races the script), the host network (no isolation of ports
 between jobs) and DNAT rules in the job's namespace (needs root, nsenter and a
 local engine).
@@ -35,7 +38,7 @@ from minirunner.registry import CONTAINER_PORT, RegistryInfo
 if TYPE_CHECKING:
     import docker
 
-FORWARDER_IMAGE = "minirunner/python:3.11"
+HOLDER_IMAGE = "minirunner/python:3.11"
 READY = "ready"
 READY_TIMEOUT_S = 10.0
 FORWARDER = """
@@ -92,20 +95,21 @@ for server in servers[1:]:
 print("ready", flush=True)
 accept(servers[0])
 """
+PAUSE = "import signal; print('ready', flush=True); signal.pause()"
 
 
-class RegistryAccess:
-    """A pool of network namespaces whose `localhost:PORT` is the registry."""
+class NetnsPool:
+    """A pool of holders of network namespaces, with the registry at localhost."""
 
     def __init__(
         self,
         client: docker.DockerClient,
-        registry: RegistryInfo,
+        registry: RegistryInfo | None,
         *,
         labels: Mapping[str, str],
         prefix: str,
         keep: bool = False,
-        image: str = FORWARDER_IMAGE,
+        image: str = HOLDER_IMAGE,
     ) -> None:
         self.client = client
         self.api = client.api
@@ -114,7 +118,7 @@ class RegistryAccess:
         self.prefix = prefix
         self.keep = keep
         self.image = image
-        self.network = f"{prefix}-registry"
+        self.network = f"{prefix}-jobs"
         self.problem: str | None = None
         self._prepared = False
         self._idle: list[str] = []
@@ -123,17 +127,13 @@ class RegistryAccess:
         self._lock = threading.Lock()
 
     def available(self) -> bool:
-        """Whether holders can be made (the forwarder's image is present)."""
+        """Whether holders can be made: their image is present."""
         with self._lock:
             if self.problem is None and not self._prepared:
                 if image_present(self.client, self.image):
                     self._prepare()
                 else:
-                    self.problem = (
-                        f"{self.registry.address} does not lead to the registry "
-                        f"inside jobs: image {self.image} is missing (build it with "
-                        "scripts/build-offline-images)"
-                    )
+                    self.problem = f"image {self.image} is missing"
             return self.problem is None
 
     def acquire(self, extra_hosts: Mapping[str, str] | None = None) -> str:
@@ -169,12 +169,13 @@ class RegistryAccess:
             holders, self._holders, self._idle = self._holders, [], []
         for holder in holders:
             _remove(self.api, holder)
-        try:
-            self.api.disconnect_container_from_network(
-                self.registry.container, self.network, force=True
-            )
-        except docker.errors.APIError:
-            pass
+        if self.registry is not None:
+            try:
+                self.api.disconnect_container_from_network(
+                    self.registry.container, self.network, force=True
+                )
+            except docker.errors.APIError:
+                pass
         self.api.remove_network(self.network)
         self._prepared = False
 
@@ -183,20 +184,13 @@ class RegistryAccess:
             self.network, driver="bridge", labels=self.labels, check_duplicate=True
         )
         self._prepared = True
-        self.api.connect_container_to_network(self.registry.container, self.network)
+        if self.registry is not None:
+            self.api.connect_container_to_network(self.registry.container, self.network)
 
     def _start(self, number: int, extra_hosts: Mapping[str, str] | None) -> str:
-        target_port = CONTAINER_PORT.split("/")[0]
         created = self.api.create_container(
             self.image,
-            command=[
-                "python3",
-                "-c",
-                FORWARDER,
-                str(self.registry.port),
-                self.registry.container,
-                target_port,
-            ],
+            command=self._command(),
             name=f"{self.prefix}-netns-{number}",
             labels=self.labels,
             host_config=self.api.create_host_config(
@@ -212,6 +206,18 @@ class RegistryAccess:
             raise
         return holder
 
+    def _command(self) -> list[str]:
+        if self.registry is None:
+            return ["python3", "-c", PAUSE]
+        return [
+            "python3",
+            "-c",
+            FORWARDER,
+            str(self.registry.port),
+            self.registry.container,
+            CONTAINER_PORT.split("/")[0],
+        ]
+
     def _wait_ready(self, holder: str) -> None:
         deadline = time.monotonic() + READY_TIMEOUT_S
         while time.monotonic() < deadline:
@@ -220,11 +226,11 @@ class RegistryAccess:
                 return
             if not self.api.inspect_container(holder)["State"]["Running"]:
                 raise RegistryError(
-                    f"The registry forwarder stopped: {output.strip()[-300:]}"
+                    f"The network holder stopped: {output.strip()[-300:]}"
                 )
             time.sleep(0.02)
         raise RegistryError(
-            f"The registry forwarder did not start within {READY_TIMEOUT_S:g}s"
+            f"The network holder did not start within {READY_TIMEOUT_S:g}s"
         )
 
 

@@ -1,0 +1,204 @@
+"""The command line, as a user meets it: real repositories, real processes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import MakeRepo, git
+
+PIPELINE = """
+stages: [build, test, deploy]
+variables:
+  GREETING: hello
+compile:
+  stage: build
+  script:
+    - echo "$GREETING from $CI_JOB_NAME on [$CI_COMMIT_REF_NAME]"
+unit:
+  stage: test
+  needs: [compile]
+  script: [echo unit]
+release:
+  stage: deploy
+  script: [echo release]
+  rules:
+    - if: $CI_COMMIT_TAG
+"""
+
+
+def minirunner(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MINIRUNNER_STATE_DIR": str(cwd.parent / "state")}
+    return subprocess.run(
+        [sys.executable, "-m", "minirunner", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    """The error line, after checking there is exactly one and no traceback."""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    return lines[0]
+
+
+def tree_digest(repo: Path) -> dict[str, str]:
+    """Every file of the repository (git's own included) with its content's hash."""
+    digest = {}
+    for path in sorted(repo.rglob("*")):
+        if path.is_file() and ".minirunner" not in path.parts:
+            digest[str(path.relative_to(repo))] = hashlib.sha256(
+                path.read_bytes()
+            ).hexdigest()
+    return digest
+
+
+def test_list_json_follows_the_contract(make_repo: MakeRepo) -> None:
+    repo = make_repo({".gitlab-ci.yml": PIPELINE}, branch="feature/X")
+    done = minirunner(repo, "list", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "pipeline": {
+            "created": True,
+            "ref": "feature/X",
+            "tag": None,
+            "branch": "feature/X",
+            "source": "push",
+        },
+        "stages": ["build", "test"],
+        "jobs": [
+            {
+                "name": "compile",
+                "stage": "build",
+                "when": "on_success",
+                "allow_failure": False,
+                "needs": None,
+                "image": None,
+            },
+            {
+                "name": "unit",
+                "stage": "test",
+                "when": "on_success",
+                "allow_failure": False,
+                "needs": ["compile"],
+                "image": None,
+            },
+        ],
+    }
+
+
+def test_run_writes_the_report_and_leaves_the_repository_alone(
+    make_repo: MakeRepo,
+) -> None:
+    repo = make_repo({".gitlab-ci.yml": PIPELINE, "notes.txt": "mine\n"}, tag="v1.0")
+    (repo / "notes.txt").write_text("uncommitted edit\n")
+    before = tree_digest(repo)
+    status_before = git(repo, "status", "--porcelain")
+
+    done = minirunner(repo, "run", "--report", "report.json", "-v", "GREETING=hi")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "compile | hi from compile on [v1.0]" in done.stdout
+    report = json.loads((repo / "report.json").read_text())
+    (repo / "report.json").unlink()
+    assert report["status"] == "success"
+    assert [(job["name"], job["status"], job["exit_code"]) for job in report["jobs"]] == [
+        ("compile", "success", 0),
+        ("unit", "success", 0),
+        ("release", "success", 0),
+    ]
+    log = Path(report["jobs"][0]["log"])
+    assert log == repo / ".minirunner" / "runs" / "1" / "compile.log"
+    assert "hi from compile on [v1.0]" in log.read_text()
+    assert tree_digest(repo) == before
+    assert git(repo, "status", "--porcelain") == status_before
+
+
+def test_a_failing_job_fails_the_run_with_status_1(make_repo: MakeRepo) -> None:
+    config = "a:\n  stage: build\n  script: [echo before, exit 4]\nb:\n  script: [echo b]\n"
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "run", "--color", "never")
+    assert done.returncode == 1
+    assert re.search(r"^a +build +failed +\d", done.stdout, re.M)
+    assert re.search(r"^b +test +skipped +-$", done.stdout, re.M)
+    assert "a failed: the script exited with 4" in done.stdout
+
+
+def test_variables_of_a_job(make_repo: MakeRepo) -> None:
+    repo = make_repo({".gitlab-ci.yml": PIPELINE}, branch="Feature/Foo_Bar")
+    done = minirunner(repo, "vars", "compile", "--json")
+    assert done.returncode == 0, done.stderr
+    values = json.loads(done.stdout)
+    sha = git(repo, "rev-parse", "HEAD")
+    assert values["CI_COMMIT_SHA"] == sha
+    assert values["CI_COMMIT_SHORT_SHA"] == sha[:8]
+    assert values["CI_COMMIT_BRANCH"] == "Feature/Foo_Bar"
+    assert values["CI_COMMIT_REF_SLUG"] == "feature-foo-bar"
+    assert values["CI_JOB_NAME"] == "compile"
+    assert values["CI_JOB_STAGE"] == "build"
+    assert values["GREETING"] == "hello"
+    assert "CI_COMMIT_TAG" not in values
+
+
+@pytest.mark.parametrize(
+    ("files", "args", "code", "message"),
+    [
+        (None, ["list"], 3, "plain is not in a git repository"),
+        ({"README": "x"}, ["list"], 2, "no .gitlab-ci.yml in the commit"),
+        ({".gitlab-ci.yml": "a: [\n"}, ["lint"], 2, ".gitlab-ci.yml:"),
+        ({".gitlab-ci.yml": PIPELINE}, ["run", "nope"], 2, "no job named 'nope'"),
+        (
+            {".gitlab-ci.yml": PIPELINE},
+            ["run", "release"],
+            2,
+            "job 'release' is not in this pipeline",
+        ),
+        ({".gitlab-ci.yml": PIPELINE}, ["list", "-v", "novalue"], 2, "KEY=VALUE"),
+        ({".gitlab-ci.yml": PIPELINE}, ["list", "--tag", "v9"], 2, "v9"),
+    ],
+)
+def test_user_mistakes_get_one_line(
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    files: dict[str, str] | None,
+    args: list[str],
+    code: int,
+    message: str,
+) -> None:
+    if files is None:
+        repo = tmp_path / "plain"
+        repo.mkdir()
+    else:
+        repo = make_repo(files)
+    done = minirunner(repo, *args)
+    assert done.returncode == code, done.stderr
+    line = one_line_error(done)
+    assert line.startswith("Error: ")
+    assert message in line
+
+
+def test_no_commits_yet(tmp_path: Path) -> None:
+    repo = tmp_path / "empty"
+    repo.mkdir()
+    git(repo, "init", "-q")
+    done = minirunner(repo, "list")
+    assert done.returncode == 3
+    assert "commit" in one_line_error(done)
+
+
+def test_version() -> None:
+    from minirunner import __version__
+
+    done = minirunner(Path.cwd(), "--version")
+    assert done.stdout.strip() == f"minirunner, version {__version__}"
