@@ -77,11 +77,27 @@ def global_variables_for(job: Job, config: Config) -> dict[str, Variable]:
 
 def rule_variables(
     pipeline: Mapping[str, str],
-    layers: Sequence[Mapping[str, Variable | str]],
+    yaml: Mapping[str, Variable],
     user: Mapping[str, str],
 ) -> dict[str, str]:
-    """What a rules expression may read, expanded, lowest precedence first."""
-    return resolve([pipeline, *layers, user])
+    """What a rules expression may read, expanded.
+
+    The file's variables form one layer, merged by name before expansion, as
+    GitLab merges them; the user's variables come last and win.
+    """
+    return resolve([pipeline, yaml, user])
+
+
+def job_identity(job: Job) -> dict[str, str]:
+    """The job-level predefined variables that rules can read."""
+    identity = {
+        "CI_JOB_NAME": job.name,
+        "CI_JOB_STAGE": job.stage,
+        "CI_NODE_TOTAL": str(job.node_total),
+    }
+    if job.node_index is not None:
+        identity["CI_NODE_INDEX"] = str(job.node_index)
+    return identity
 
 
 def make_plan(
@@ -91,9 +107,7 @@ def make_plan(
     user_variables: Mapping[str, str],
 ) -> Plan:
     """Apply workflow rules, then each job's rules, then resolve `needs`."""
-    workflow_view = rule_variables(
-        pipeline_variables, [config.variables], user_variables
-    )
+    workflow_view = rule_variables(pipeline_variables, config.variables, user_variables)
     workflow = decide_workflow(config.workflow, _with_variables(inputs, workflow_view))
     if not workflow.created:
         return Plan(config, workflow, (), (), workflow_view)
@@ -101,8 +115,14 @@ def make_plan(
     planned: list[PlannedJob] = []
     excluded: list[tuple[Job, Decision]] = []
     for job in config.jobs:
-        layers = [global_variables_for(job, config), workflow.variables, job.variables]
-        view = rule_variables(pipeline_variables, layers, user_variables)
+        yaml = {
+            **global_variables_for(job, config),
+            **workflow.variables,
+            **job.variables,
+        }
+        view = rule_variables(
+            {**pipeline_variables, **job_identity(job)}, yaml, user_variables
+        )
         decision = decide_job(
             job,
             _with_variables(inputs, view),

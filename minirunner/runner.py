@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from minirunner.config.model import Variable
 from minirunner.context import Context
 from minirunner.durations import parse_duration
 from minirunner.errors import MinirunnerError, UsageError
@@ -339,12 +340,9 @@ class PipelineRun:
             registry_password=self.registry.get("CI_REGISTRY_PASSWORD"),
             started_at=datetime.now(UTC),
         )
-        layers = [
+        layers: list[Mapping[str, Variable | str]] = [
             {**self.context.variables, **predefined},
-            global_variables_for(job, self.plan.config),
-            self.plan.workflow.variables,
-            job.variables,
-            planned.rule_variables,
+            yaml_variables(planned, self.plan),
             self.context.options.variables,
         ]
         return resolve(layers)
@@ -379,6 +377,20 @@ class PipelineRun:
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
+
+
+def yaml_variables(planned: PlannedJob, plan: Plan) -> dict[str, Variable]:
+    """The `variables:` a job gets from the file, merged by name before expansion.
+
+    GitLab merges global, workflow, job and rule variables into one list first, so
+    a job's `FOO: $FOO` does not see the global FOO (gitlab#433964).
+    """
+    return {
+        **global_variables_for(planned.job, plan.config),
+        **plan.workflow.variables,
+        **planned.job.variables,
+        **planned.rule_variables,
+    }
 
 
 MASKED_PREDEFINED = frozenset({"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN"})

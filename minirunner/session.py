@@ -83,7 +83,9 @@ def list_pipeline(options: Options, *, as_json: bool) -> None:
 
 def job_rows(plan: Plan) -> list[tuple[str, ...]]:
     """The rows of `minirunner list`'s table, header first."""
-    rows = [("stage", "job", "when", "allow_failure", "needs", "image")]
+    rows: list[tuple[str, ...]] = [
+        ("stage", "job", "when", "allow_failure", "needs", "image")
+    ]
     for job in plan.jobs:
         needs = (
             "-" if job.needs is None else ", ".join(n.job for n in job.needs) or "[]"
@@ -145,19 +147,24 @@ def start_registry() -> dict[str, str]:
     """Start (or find) the local registry; its variables for the jobs."""
     from minirunner import engine, registry
 
+    name, volume = registry_names()
     return registry_variables(
-        registry.ensure_registry(engine.connect(), **registry_names())
+        registry.ensure_registry(engine.connect(), name=name, volume=volume)
     )
 
 
-def registry_names() -> dict[str, str]:
-    """The registry's container and volume names; tests and CI may set their own."""
-    names = {}
-    if name := os.environ.get("MINIRUNNER_REGISTRY_NAME"):
-        names["name"] = name
-    if volume := os.environ.get("MINIRUNNER_REGISTRY_VOLUME"):
-        names["volume"] = volume
-    return names
+def registry_names() -> tuple[str, str]:
+    """The registry's container and volume; tests and CI may name their own."""
+    from minirunner import registry
+
+    name = os.environ.get("MINIRUNNER_REGISTRY_NAME") or registry.CONTAINER_NAME
+    volume = os.environ.get("MINIRUNNER_REGISTRY_VOLUME") or f"{name}-data"
+    if (
+        name == registry.CONTAINER_NAME
+        and "MINIRUNNER_REGISTRY_VOLUME" not in os.environ
+    ):
+        volume = registry.VOLUME_NAME
+    return name, volume
 
 
 def running_registry() -> dict[str, str]:
@@ -166,9 +173,7 @@ def running_registry() -> dict[str, str]:
     from minirunner.errors import DockerUnavailable
 
     try:
-        info = registry.registry_status(
-            engine.connect(), **names_only(registry_names())
-        )
+        info = registry.registry_status(engine.connect(), name=registry_names()[0])
     except DockerUnavailable:
         return {}
     return registry_variables(info) if info else {}
@@ -340,7 +345,8 @@ def registry_up() -> None:
     """`minirunner registry up`."""
     from minirunner import engine, registry
 
-    info = registry.ensure_registry(engine.connect(), **registry_names())
+    name, volume = registry_names()
+    info = registry.ensure_registry(engine.connect(), name=name, volume=volume)
     click.echo(
         f"registry at {info.address} (user {info.user}, container {info.container})"
     )
@@ -350,7 +356,10 @@ def registry_down(*, purge: bool) -> None:
     """`minirunner registry down`."""
     from minirunner import engine, registry
 
-    registry.registry_down(engine.connect(), remove_data=purge, **registry_names())
+    name, volume = registry_names()
+    registry.registry_down(
+        engine.connect(), remove_data=purge, name=name, volume=volume
+    )
     click.echo("registry stopped" + (" and its images deleted" if purge else ""))
 
 
@@ -358,7 +367,7 @@ def registry_status() -> None:
     """`minirunner registry status`."""
     from minirunner import engine, registry
 
-    info = registry.registry_status(engine.connect(), **names_only(registry_names()))
+    info = registry.registry_status(engine.connect(), name=registry_names()[0])
     if info is None:
         click.echo("registry: not running (start it with `minirunner registry up`)")
         return
@@ -372,12 +381,7 @@ def registry_password() -> None:
     """`minirunner registry password`."""
     from minirunner import engine, registry
 
-    info = registry.registry_status(engine.connect(), **names_only(registry_names()))
+    info = registry.registry_status(engine.connect(), name=registry_names()[0])
     if info is None:
         raise RegistryError("the registry is not running: `minirunner registry up`")
     click.echo(info.password)
-
-
-def names_only(names: dict[str, str]) -> dict[str, str]:
-    """The container name alone, for calls that take no volume."""
-    return {key: value for key, value in names.items() if key == "name"}

@@ -25,12 +25,13 @@ def _check_dependency(
     draft: Draft, kind: str, target: str, jobs: dict[str, Job], order: dict[str, int]
 ) -> None:
     job = draft.job
+    keyword = "needs" if kind == "need" else "dependencies"
     other = jobs.get(target)
     if other is None:
-        raise draft.site.error(f"{kind}s", f"undefined {kind}: {target}")
+        raise draft.site.error(keyword, f"undefined {kind}: {target}")
     if order[other.stage] > order[job.stage]:
         raise draft.site.error(
-            f"{kind}s", f"{kind} {target} is not defined in current or prior stages"
+            keyword, f"{kind} {target} is not defined in current or prior stages"
         )
 
 
