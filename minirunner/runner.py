@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 
+from minirunner import artifacts, cache
 from minirunner.config.model import Variable
 from minirunner.context import Context
 from minirunner.durations import parse_duration
@@ -26,6 +27,7 @@ from minirunner.executors.base import Executor, JobOutcome, JobRequest
 from minirunner.output import Console, JobLog
 from minirunner.plan import Plan, PlannedJob, global_variables_for
 from minirunner.results import JobResult, PipelineResult
+from minirunner.runs import project_folder
 from minirunner.scheduler import CANCELED, Node, Scheduler
 from minirunner.snapshot import make_snapshot
 from minirunner.variables.expand import resolve
@@ -141,6 +143,7 @@ class PipelineRun:
         self._executors: dict[str, Executor] = {}
         self._log_names: set[str] = set()
         self._lock = threading.Lock()
+        self.stored: dict[str, artifacts.StoredArtifacts] = {}
 
     def run(self) -> PipelineResult:
         """Run the chosen jobs in GitLab's order; always clean up."""
@@ -208,21 +211,34 @@ class PipelineRun:
         job = planned.job
         started = time.monotonic()
         log_path = self.run_dir / f"{self._log_name(job.name)}.log"
-        env = self.environment(planned, log_path)
+        executor = self._executor_for(planned)
+        folder = Path(tempfile.mkdtemp(prefix="job-", dir=workspace))
+        sources = self._artifact_sources(planned)
+        with self._lock:
+            dotenv = artifacts.dotenv_of(sources, self.stored)
+        if executor.name == "shell":
+            env = self.environment(
+                planned,
+                project_dir=str(folder / "build"),
+                builds_dir=str(folder),
+                dotenv=dotenv,
+            )
+            env["DOCKER_CONFIG"] = str(folder / "docker")
+        else:
+            env = self.environment(planned, dotenv=dotenv)
         secrets = [
             value
             for key, value in env.items()
             if value and (key in self.settings.secrets or key in MASKED_PREDEFINED)
         ]
         log = self.console.job_log(job.name, log_path, secrets)
-        folder = Path(tempfile.mkdtemp(prefix="job-", dir=workspace))
         attempts = job.retry.max + 1
         outcome = JobOutcome("failed", None, "not started")
         try:
             for attempt in range(attempts):
                 if attempt:
                     log.note(f"Retrying ({attempt}/{job.retry.max})")
-                outcome = self._attempt(planned, env, folder / str(attempt), log)
+                outcome = self._attempt(planned, executor, env, folder, log, sources)
                 if outcome.status != "failed" or not self._retry_allowed(
                     planned, outcome
                 ):
@@ -256,10 +272,19 @@ class PipelineRun:
         )
 
     def _attempt(
-        self, planned: PlannedJob, env: Mapping[str, str], folder: Path, log: JobLog
+        self,
+        planned: PlannedJob,
+        executor: Executor,
+        env: Mapping[str, str],
+        folder: Path,
+        log: JobLog,
+        sources: list[str],
     ) -> JobOutcome:
+        job = planned.job
         checkout = folder / "build"
         scratch = folder / "tmp"
+        shutil.rmtree(checkout, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True, mode=0o700)
         make_snapshot(
             self.context.root,
@@ -267,20 +292,17 @@ class PipelineRun:
             checkout,
             worktree=self.context.options.worktree,
         )
-        executor = self._executor_for(planned)
-        timeout = parse_duration(planned.job.timeout or "") or DEFAULT_TIMEOUT_S
-        job_env = dict(env)
-        job_env["DOCKER_CONFIG"] = str(scratch / "docker")
-        if executor.name == "shell":
-            job_env["CI_PROJECT_DIR"] = str(checkout)
-            job_env["CI_BUILDS_DIR"] = str(folder)
+        with self._lock:
+            artifacts.restore(sources, self.stored, checkout)
+        cache_root = project_folder(self.context.root) / "cache"
+        cache.restore(job.cache, cache_root, checkout, env, log.note)
         request = JobRequest(
-            job=planned.job,
-            env=job_env,
+            job=job,
+            env=env,
             checkout=checkout,
-            project_dir=job_env["CI_PROJECT_DIR"],
+            project_dir=env["CI_PROJECT_DIR"],
             scratch=scratch,
-            timeout_s=timeout,
+            timeout_s=parse_duration(job.timeout or "") or DEFAULT_TIMEOUT_S,
             emit=log,
             cancel=self.cancel,
             abort=self.abort,
@@ -289,7 +311,30 @@ class PipelineRun:
             f"Running {planned.name} with the {executor.name} executor "
             f"in a checkout of {self.context.state.head.sha[:8]}"
         )
-        return executor.run(request)
+        outcome = executor.run(request)
+        cache.save(job.cache, cache_root, checkout, env, outcome.status, log.note)
+        kept = artifacts.store(
+            job,
+            checkout,
+            self.run_dir / "artifacts" / log.path.stem,
+            outcome.status,
+            log.note,
+        )
+        if kept is not None:
+            with self._lock:
+                self.stored[job.name] = kept
+        return outcome
+
+    def _artifact_sources(self, planned: PlannedJob) -> list[str]:
+        stage_index = {stage: i for i, stage in enumerate(self.plan.config.stages)}
+        mine = stage_index[planned.stage]
+        earlier = [job.name for job in self.plan.jobs if stage_index[job.stage] < mine]
+        needs = (
+            None
+            if planned.needs is None
+            else [(need.job, need.artifacts) for need in planned.needs]
+        )
+        return artifacts.sources_for(planned.job, earlier, needs)
 
     def _retry_allowed(self, planned: PlannedJob, outcome: JobOutcome) -> bool:
         retry = planned.job.retry
@@ -321,17 +366,27 @@ class PipelineRun:
             self._log_names.add(name)
         return name
 
-    def environment(self, planned: PlannedJob, log_path: Path) -> dict[str, str]:
-        """The job's variables, in GitLab's order of precedence, expanded."""
+    def environment(
+        self,
+        planned: PlannedJob,
+        *,
+        project_dir: str | None = None,
+        builds_dir: str = BUILDS_DIR,
+        dotenv: Mapping[str, str] | None = None,
+    ) -> dict[str, str]:
+        """The job's variables, in GitLab's order of precedence, expanded.
+
+        Container jobs see the project at /builds/<namespace>/<project>; shell
+        jobs pass their own folders.
+        """
         job = planned.job
-        namespace = self.context.variables.get("CI_PROJECT_PATH", "local/project")
-        project_dir = f"{BUILDS_DIR}/{namespace}"
+        path = self.context.variables.get("CI_PROJECT_PATH", "local/project")
         predefined = job_variables(
             job_name=job.name,
             stage=job.stage,
             job_id=self.run_id * 1000 + self._job_number(job.name),
-            project_dir=project_dir,
-            builds_dir=BUILDS_DIR,
+            project_dir=project_dir or f"{BUILDS_DIR}/{path}",
+            builds_dir=builds_dir,
             node_index=job.node_index,
             node_total=job.node_total,
             timeout_s=int(parse_duration(job.timeout or "") or DEFAULT_TIMEOUT_S),
@@ -343,6 +398,7 @@ class PipelineRun:
         layers: list[Mapping[str, Variable | str]] = [
             {**self.context.variables, **predefined},
             yaml_variables(planned, self.plan),
+            dict(dotenv or {}),
             self.context.options.variables,
         ]
         return resolve(layers)

@@ -280,7 +280,7 @@ def show_variables(
             Path("."),
             registry=registry_vars,
         )
-        values = runner.environment(planned, Path("."))
+        values = runner.environment(planned)
     if not reveal:
         values = {
             key: "[MASKED]" if key in MASKED_PREDEFINED and value else value

@@ -59,9 +59,16 @@ own:
     plain, own = config.jobs
     assert plain.image == Image("ruby:3.3")
     assert plain.services == (Service("postgres:16"),)
-    assert (plain.before_script, plain.after_script) == (("bundle install",), ("echo done",))
+    assert (plain.before_script, plain.after_script) == (
+        ("bundle install",),
+        ("echo done",),
+    )
     assert plain.cache == (Cache(key="gems", paths=("vendor/",)),)
-    assert (plain.retry, plain.interruptible, plain.tags) == (Retry(max=2), True, ("docker",))
+    assert (plain.retry, plain.interruptible, plain.tags) == (
+        Retry(max=2),
+        True,
+        ("docker",),
+    )
     assert plain.timeout == "20m"
     assert plain.artifacts is not None and plain.artifacts.paths == ("log/",)
     assert own.image == Image("alpine")
@@ -85,7 +92,12 @@ some:
 """,
     )
     none, some = config.jobs
-    assert (none.image, none.before_script, none.tags, none.retry) == (None, (), (), Retry())
+    assert (none.image, none.before_script, none.tags, none.retry) == (
+        None,
+        (),
+        (),
+        Retry(),
+    )
     assert (some.image, some.after_script) == (Image("ruby:3.3"), ("echo done",))
     assert (some.before_script, some.tags, some.interruptible) == ((), (), False)
 

@@ -149,7 +149,8 @@ def test_parent_must_be_a_hash(tmp_path: Path) -> None:
 def test_circular_extends_names_the_chain(tmp_path: Path) -> None:
     message = error(
         tmp_path,
-        "job:\n  extends: .a\n  script: echo\n.a:\n  extends: .b\n.b:\n  extends: job\n",
+        "job:\n  extends: .a\n  script: echo\n"
+        ".a:\n  extends: .b\n.b:\n  extends: job\n",
     )
     assert message == (
         ".gitlab-ci.yml:2: job 'job': extends: circular dependency detected in "
@@ -171,7 +172,8 @@ def test_eleven_levels_are_the_limit(tmp_path: Path) -> None:
 
 def test_extends_must_name_strings(tmp_path: Path) -> None:
     assert error(tmp_path, "job:\n  script: echo\n  extends: [1]\n") == (
-        ".gitlab-ci.yml:3: job 'job': extends: should be an array of strings or a string"
+        ".gitlab-ci.yml:3: job 'job': extends: should be an array of strings or a "
+        "string"
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from minirunner.config import load_config, load_include_map
+from minirunner.config import load_child_config, load_config, load_include_map
 from minirunner.config.model import Config
 from minirunner.errors import ConfigError, IncludeUnavailable
 from minirunner.sourcetree import DirectoryTree
@@ -64,7 +64,9 @@ def test_string_list_and_hash_forms(tmp_path: Path) -> None:
     assert config.files == (".gitlab-ci.yml", "a.yml", "b.yml", "d.yaml", "c.yml")
 
 
-def test_main_file_deep_merges_over_includes_and_replaces_arrays(tmp_path: Path) -> None:
+def test_main_file_deep_merges_over_includes_and_replaces_arrays(
+    tmp_path: Path,
+) -> None:
     config = load(
         tmp_path,
         {
@@ -215,7 +217,9 @@ def test_include_rules_use_include_variables(tmp_path: Path) -> None:
         "fork.yml": "fork:\n  script: echo\n",
         "never.yml": "never:\n  script: echo\n",
     }
-    upstream = load(tmp_path, files, include_variables={"CI_PROJECT_PATH": "group/project"})
+    upstream = load(
+        tmp_path, files, include_variables={"CI_PROJECT_PATH": "group/project"}
+    )
     assert names(upstream) == ["canonical"]
     fork = load(tmp_path, files, include_variables={"CI_PROJECT_PATH": "me/project"})
     assert names(fork) == ["fork"]
@@ -242,7 +246,8 @@ def test_include_rules_exists(tmp_path: Path) -> None:
 
 def test_include_rule_when_must_be_never_or_always(tmp_path: Path) -> None:
     files = {
-        ".gitlab-ci.yml": "include:\n  - local: a.yml\n    rules:\n      - when: manual\n",
+        ".gitlab-ci.yml": "include:\n  - local: a.yml\n"
+        "    rules:\n      - when: manual\n",
         "a.yml": JOB,
     }
     assert error(tmp_path, files) == (
@@ -411,4 +416,45 @@ def test_include_map_refuses_unknown_keys(tmp_path: Path) -> None:
         f"{tmp_path}/.minirunner/includes.yml: include map key 'local:x.yml' should be "
         "`templates_dir` or start with one of: template:, project:, remote:, "
         "component:, artifact:"
+    )
+
+
+def test_child_pipeline_of_a_trigger_job(tmp_path: Path) -> None:
+    files = {
+        ".gitlab-ci.yml": """
+            child:
+              trigger:
+                include:
+                  - local: ci/child.yml
+                  - ci/extra.yml
+                  - artifact: generated.yml
+                    job: generate
+        """,
+        "ci/child.yml": "include: ci/common.yml\nunit:\n  script: echo\n",
+        "ci/common.yml": "common:\n  script: echo\n",
+        "ci/extra.yml": "extra:\n  script: echo\n",
+        "vendor/generated.yml": "generated:\n  script: echo\n",
+    }
+    parent = load(tmp_path, files)
+    trigger = parent.jobs[0].trigger
+    assert trigger is not None
+    with pytest.raises(IncludeUnavailable) as caught:
+        load_child_config(DirectoryTree(tmp_path), trigger, "child")
+    assert str(caught.value) == (
+        "trigger:include of job 'child': include: include artifact "
+        "'generate:generated.yml' cannot be fetched offline: map "
+        '"artifact:generate:generated.yml" to a local file in .minirunner/includes.yml'
+    )
+    child = load_child_config(
+        DirectoryTree(tmp_path),
+        trigger,
+        "child",
+        include_map={"artifact:generate:generated.yml": "vendor/generated.yml"},
+    )
+    assert names(child) == ["common", "unit", "extra", "generated"]
+    assert child.files == (
+        "ci/child.yml",
+        "ci/common.yml",
+        "ci/extra.yml",
+        "vendor/generated.yml",
     )

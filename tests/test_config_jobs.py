@@ -11,6 +11,7 @@ from minirunner.config import load_config
 from minirunner.config.model import (
     Artifacts,
     Cache,
+    Config,
     Environment,
     Image,
     Job,
@@ -23,7 +24,6 @@ from minirunner.config.model import (
     Variable,
     frozen_map,
 )
-from minirunner.config.model import Config
 from minirunner.errors import ConfigError
 from minirunner.sourcetree import DirectoryTree
 
@@ -149,7 +149,9 @@ def test_every_keyword_of_a_job(tmp_path: Path) -> None:
             when="always",
             expire_in="1 week",
             name="$CI_JOB_NAME",
-            reports=frozen_map({"junit": ("report.xml",), "coverage_report": ("coverage.xml",)}),
+            reports=frozen_map(
+                {"junit": ("report.xml",), "coverage_report": ("coverage.xml",)}
+            ),
         ),
         cache=(
             Cache(key="deps", paths=("vendor/",), policy="pull"),
@@ -162,7 +164,9 @@ def test_every_keyword_of_a_job(tmp_path: Path) -> None:
             ),
         ),
         timeout="1h 30m",
-        retry=Retry(max=2, when=("runner_system_failure", "script_failure"), exit_codes=(137,)),
+        retry=Retry(
+            max=2, when=("runner_system_failure", "script_failure"), exit_codes=(137,)
+        ),
         interruptible=True,
         resource_group="production",
         environment=Environment("production", url="https://example.com"),
@@ -292,54 +296,179 @@ def test_workflow_rules_drop_the_default_only(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("snippet", "message"),
     [
-        ("scrpit: echo", "2: job 'job': scrpit: unknown keyword (did you mean 'script'?)"),
-        ("image: [alpine]", "2: job 'job': image: config should be a hash or a string, not a list"),
+        (
+            "scrpit: echo",
+            "2: job 'job': scrpit: unknown keyword (did you mean 'script'?)",
+        ),
+        (
+            "image: [alpine]",
+            "2: job 'job': image: config should be a hash or a string, not a list",
+        ),
         ("image: {entrypoint: [sh]}", "2: job 'job': image:name: can't be blank"),
-        ("image: {name: a, pull_policy: sometimes}", "2: job 'job': image:pull_policy: should be one of: always, never, if-not-present"),
-        ("services: alpine", "2: job 'job': services: config should be an array, not a string"),
+        (
+            "image: {name: a, pull_policy: sometimes}",
+            "2: job 'job': image:pull_policy: should be one of: always, never, "
+            "if-not-present",
+        ),
+        (
+            "services: alpine",
+            "2: job 'job': services: config should be an array, not a string",
+        ),
         ("services: [{alias: db}]", "2: job 'job': services:name: can't be blank"),
-        ("variables: [A]", "2: job 'job': variables: should be a hash of key value pairs, not a list"),
-        ("variables: {A: {value: x, description: y}}", "2: job 'job': variables:A: uses invalid data keys: description"),
-        ("variables: {A: null}", "2: job 'job': variables:A: variable definition must be either a string or a hash"),
-        ("when: never", "2: job 'job': when: should be one of: on_success, on_failure, always, manual, delayed"),
+        (
+            "variables: [A]",
+            "2: job 'job': variables: should be a hash of key value pairs, not a list",
+        ),
+        (
+            "variables: {A: {value: x, description: y}}",
+            "2: job 'job': variables:A: uses invalid data keys: description",
+        ),
+        (
+            "variables: {A: null}",
+            "2: job 'job': variables:A: variable definition must be either a string "
+            "or a hash",
+        ),
+        (
+            "when: never",
+            "2: job 'job': when: should be one of: on_success, on_failure, always, "
+            "manual, delayed",
+        ),
         ("when: delayed", "1: job 'job': start_in: can't be blank"),
-        ("when: delayed\n  start_in: 2 weeks", "3: job 'job': start_in: should not exceed the limit"),
+        (
+            "when: delayed\n  start_in: 2 weeks",
+            "3: job 'job': start_in: should not exceed the limit",
+        ),
         ("start_in: 1 hour", "2: job 'job': start_in: should be blank"),
-        ("allow_failure: yes please", "2: job 'job': allow_failure: should be a hash or a boolean value"),
-        ("allow_failure: {exit_codes: [a]}", "2: job 'job': allow_failure:exit_codes: should be an array of integers or an integer"),
-        ("needs: build", "2: job 'job': needs: can only be a Hash or an Array, not a string"),
-        ("needs: [{job: build, when: always}]", "2: job 'job': needs: contains unknown keys: when"),
-        ("dependencies: build", "2: job 'job': dependencies: should be an array of strings"),
+        (
+            "allow_failure: yes please",
+            "2: job 'job': allow_failure: should be a hash or a boolean value",
+        ),
+        (
+            "allow_failure: {exit_codes: [a]}",
+            "2: job 'job': allow_failure:exit_codes: should be an array of integers "
+            "or an integer",
+        ),
+        (
+            "needs: build",
+            "2: job 'job': needs: can only be a Hash or an Array, not a string",
+        ),
+        (
+            "needs: [{job: build, when: always}]",
+            "2: job 'job': needs: contains unknown keys: when",
+        ),
+        (
+            "dependencies: build",
+            "2: job 'job': dependencies: should be an array of strings",
+        ),
         ("artifacts: [dist/]", "2: job 'job': artifacts: should be a hash, not a list"),
-        ("artifacts: {paths: dist/}", "2: job 'job': artifacts:paths: should be an array of strings"),
-        ("artifacts: {expire_in: soon}", "2: job 'job': artifacts:expire_in: should be a duration"),
-        ("artifacts: {when: sometimes}", "2: job 'job': artifacts:when: should be one of: on_success, on_failure, always"),
-        ("artifacts: {expose_as: 'a*b', paths: [x]}", "2: job 'job': artifacts:expose_as: can contain only letters, digits, '-', '_' and spaces"),
-        ("cache: {key: a/b}", "2: job 'job': cache:key: cannot contain the \"/\" character or be \".\" or \"..\""),
-        ("cache: {policy: always}", "2: job 'job': cache:policy: should be a variable or one of: pull-push, push, pull"),
-        ("cache: [{}, {}, {}, {}, {}]", "2: job 'job': cache: no more than 4 caches can be created"),
+        (
+            "artifacts: {paths: dist/}",
+            "2: job 'job': artifacts:paths: should be an array of strings",
+        ),
+        (
+            "artifacts: {expire_in: soon}",
+            "2: job 'job': artifacts:expire_in: should be a duration",
+        ),
+        (
+            "artifacts: {when: sometimes}",
+            "2: job 'job': artifacts:when: should be one of: on_success, on_failure, "
+            "always",
+        ),
+        (
+            "artifacts: {expose_as: 'a*b', paths: [x]}",
+            "2: job 'job': artifacts:expose_as: can contain only letters, digits, "
+            "'-', '_' and spaces",
+        ),
+        (
+            "cache: {key: a/b}",
+            '2: job \'job\': cache:key: cannot contain the "/" character or be "." or '
+            '".."',
+        ),
+        (
+            "cache: {policy: always}",
+            "2: job 'job': cache:policy: should be a variable or one of: pull-push, "
+            "push, pull",
+        ),
+        (
+            "cache: [{}, {}, {}, {}, {}]",
+            "2: job 'job': cache: no more than 4 caches can be created",
+        ),
         ("timeout: forever", "2: job 'job': timeout: should be a duration"),
         ("timeout: 2 months", "2: job 'job': timeout: should not exceed the limit"),
         ("retry: 3", "2: job 'job': retry: should be between 0 and 2"),
-        ("retry: {max: 1, when: [sunny]}", "2: job 'job': retry:when: contains unknown values: sunny"),
-        ("retry: yes", "2: job 'job': retry: config has to be either an integer or a hash"),
-        ("interruptible: maybe", "2: job 'job': interruptible: should be a boolean value, not a string"),
+        (
+            "retry: {max: 1, when: [sunny]}",
+            "2: job 'job': retry:when: contains unknown values: sunny",
+        ),
+        (
+            "retry: yes",
+            "2: job 'job': retry: config has to be either an integer or a hash",
+        ),
+        (
+            "interruptible: maybe",
+            "2: job 'job': interruptible: should be a boolean value, not a string",
+        ),
         ("tags: docker", "2: job 'job': tags: should be an array of strings"),
-        ("environment: {url: https://x}", "2: job 'job': environment:name: can't be blank"),
-        ("environment: /prod", "2: job 'job': environment:name: can contain only letters, digits, '-', '_', '/', '$', '{', '}', '.', and spaces, but it cannot start or end with '/'"),
-        ("environment: {name: prod, action: destroy}", "2: job 'job': environment:action: should be one of: start, prepare, stop, verify, access"),
-        ("coverage: 'Total: (\\d+)'", "2: job 'job': coverage: must be a regular expression with re2 syntax"),
-        ("resource_group: [a]", "2: job 'job': resource_group: should be a string, not a list"),
+        (
+            "environment: {url: https://x}",
+            "2: job 'job': environment:name: can't be blank",
+        ),
+        (
+            "environment: /prod",
+            "2: job 'job': environment:name: can contain only letters, digits, '-', "
+            "'_', '/', '$', '{', '}', '.', and spaces, but it cannot start or end "
+            "with '/'",
+        ),
+        (
+            "environment: {name: prod, action: destroy}",
+            "2: job 'job': environment:action: should be one of: start, prepare, "
+            "stop, verify, access",
+        ),
+        (
+            "coverage: 'Total: (\\d+)'",
+            "2: job 'job': coverage: must be a regular expression with re2 syntax",
+        ),
+        (
+            "resource_group: [a]",
+            "2: job 'job': resource_group: should be a string, not a list",
+        ),
         ("stage: [build]", "2: job 'job': stage: should be a string, not a list"),
         ("parallel: 0", "2: job 'job': parallel: should be between 1 and 200"),
-        ("parallel: {matrix: {A: [1]}}", "2: job 'job': parallel:matrix: should be an array of hashes"),
-        ("inherit: {default: [script]}", "2: job 'job': inherit:default: contains unknown values: script"),
-        ("inherit: {defaults: false}", "2: job 'job': inherit:defaults: unknown keyword (did you mean 'inherit:default'?)"),
-        ("only: main", "2: job 'job': only: config has to be either an array of conditions or a hash"),
-        ("only: ['/(?<=x)/']", "2: job 'job': only: should be an array of strings or regular expressions using re2 syntax"),
-        ("except: {refs: [main], when: x}", "2: job 'job': except: contains unknown keys: when"),
-        ("rules: [{if: $A}]\n  only: [main]", "3: job 'job': only: key may not be used with `rules`"),
-        ("trigger: child.yml", "3: job 'job': script: these keys cannot be used together: script, trigger"),
+        (
+            "parallel: {matrix: {A: [1]}}",
+            "2: job 'job': parallel:matrix: should be an array of hashes",
+        ),
+        (
+            "inherit: {default: [script]}",
+            "2: job 'job': inherit:default: contains unknown values: script",
+        ),
+        (
+            "inherit: {defaults: false}",
+            "2: job 'job': inherit:defaults: unknown keyword (did you mean "
+            "'inherit:default'?)",
+        ),
+        (
+            "only: main",
+            "2: job 'job': only: config has to be either an array of conditions or a "
+            "hash",
+        ),
+        (
+            "only: ['/(?<=x)/']",
+            "2: job 'job': only: should be an array of strings or regular expressions "
+            "using re2 syntax",
+        ),
+        (
+            "except: {refs: [main], when: x}",
+            "2: job 'job': except: contains unknown keys: when",
+        ),
+        (
+            "rules: [{if: $A}]\n  only: [main]",
+            "3: job 'job': only: key may not be used with `rules`",
+        ),
+        (
+            "trigger: child.yml",
+            "3: job 'job': script: these keys cannot be used together: script, trigger",
+        ),
     ],
 )
 def test_keyword_errors(tmp_path: Path, snippet: str, message: str) -> None:

@@ -50,13 +50,38 @@ def test_matrix_names_variables_and_order(tmp_path: Path) -> None:
         """,
     )
     assert [
-        (job.name, job.node_index, job.node_total, {k: v.value for k, v in job.variables.items()})
+        (
+            job.name,
+            job.node_index,
+            job.node_total,
+            {k: v.value for k, v in job.variables.items()},
+        )
         for job in config.jobs
     ] == [
-        ("deploy: [aws, monitoring]", 1, 4, {"PROVIDER": "aws", "KEEP": "true", "STACK": "monitoring"}),
-        ("deploy: [aws, app1]", 2, 4, {"PROVIDER": "aws", "KEEP": "true", "STACK": "app1"}),
-        ("deploy: [gcp, data, 3]", 3, 4, {"PROVIDER": "gcp", "KEEP": "true", "STACK": "data", "VERSION": "3"}),
-        ("deploy: [vultr, data, 3]", 4, 4, {"PROVIDER": "vultr", "KEEP": "true", "STACK": "data", "VERSION": "3"}),
+        (
+            "deploy: [aws, monitoring]",
+            1,
+            4,
+            {"PROVIDER": "aws", "KEEP": "true", "STACK": "monitoring"},
+        ),
+        (
+            "deploy: [aws, app1]",
+            2,
+            4,
+            {"PROVIDER": "aws", "KEEP": "true", "STACK": "app1"},
+        ),
+        (
+            "deploy: [gcp, data, 3]",
+            3,
+            4,
+            {"PROVIDER": "gcp", "KEEP": "true", "STACK": "data", "VERSION": "3"},
+        ),
+        (
+            "deploy: [vultr, data, 3]",
+            4,
+            4,
+            {"PROVIDER": "vultr", "KEEP": "true", "STACK": "data", "VERSION": "3"},
+        ),
     ]
 
 
@@ -87,7 +112,12 @@ def test_needs_and_dependencies_name_every_instance(tmp_path: Path) -> None:
         """,
     )
     test, package = config.jobs[4], config.jobs[5]
-    names = ["build: [linux, amd64]", "build: [linux, arm64]", "build: [mac, amd64]", "build: [mac, arm64]"]
+    names = [
+        "build: [linux, amd64]",
+        "build: [linux, arm64]",
+        "build: [mac, amd64]",
+        "build: [mac, arm64]",
+    ]
     assert test.needs == tuple(Need(name, artifacts=False) for name in names)
     assert test.dependencies == tuple(names)
     assert package.needs == (Need("build: [linux, arm64]"),)
@@ -95,7 +125,8 @@ def test_needs_and_dependencies_name_every_instance(tmp_path: Path) -> None:
 
 def test_matrix_is_limited_to_200_jobs(tmp_path: Path) -> None:
     values = ", ".join(str(n) for n in range(21))
-    text = f"job:\n  script: echo\n  parallel:\n    matrix:\n      - A: [{values}]\n        B: [{values[:28]}]\n"
+    text = "job:\n  script: echo\n  parallel:\n    matrix:\n"
+    text += f"      - A: [{values}]\n        B: [{values[:28]}]\n"
     assert error(tmp_path, text) == (
         ".gitlab-ci.yml:4: job 'job': parallel:matrix: generates too many jobs "
         "(maximum is 200)"

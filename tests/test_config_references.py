@@ -121,7 +121,7 @@ def test_reference_into_an_included_file(tmp_path: Path) -> None:
 def test_missing_reference_names_it(tmp_path: Path) -> None:
     text = ".a:\n  script: [echo]\njob:\n  script: !reference [.a, before_script]\n"
     assert error(tmp_path, text) == (
-        ".gitlab-ci.yml:4: job 'job': !reference [\".a\", \"before_script\"] could "
+        '.gitlab-ci.yml:4: job \'job\': !reference [".a", "before_script"] could '
         "not be found"
     )
 
@@ -130,7 +130,7 @@ def test_reference_to_false_is_not_found_as_in_gitlab(tmp_path: Path) -> None:
     text = ".a:\n  interruptible: false\njob:\n  script: echo\n"
     text += "  interruptible: !reference [.a, interruptible]\n"
     assert error(tmp_path, text) == (
-        ".gitlab-ci.yml:5: job 'job': !reference [\".a\", \"interruptible\"] could "
+        '.gitlab-ci.yml:5: job \'job\': !reference [".a", "interruptible"] could '
         "not be found"
     )
 
@@ -142,7 +142,7 @@ def test_circular_references(tmp_path: Path) -> None:
         "job:\n  script: echo\n"
     )
     assert error(tmp_path, text) == (
-        ".gitlab-ci.yml:2: job '.a': !reference [\".b\", \"script\"] is part of a "
+        '.gitlab-ci.yml:2: job \'.a\': !reference [".b", "script"] is part of a '
         "circular chain"
     )
 

@@ -53,7 +53,9 @@ def test_every_rule_clause(tmp_path: Path) -> None:
         """,
     )
     assert config.jobs[1].rules == (
-        Rule(if_="$CI_COMMIT_TAG", when="never", text="if: $CI_COMMIT_TAG, when: never"),
+        Rule(
+            if_="$CI_COMMIT_TAG", when="never", text="if: $CI_COMMIT_TAG, when: never"
+        ),
         Rule(
             if_='$CI_PIPELINE_SOURCE == "merge_request_event"',
             changes=("src/**/*",),
@@ -73,7 +75,9 @@ def test_every_rule_clause(tmp_path: Path) -> None:
             text="exists: Dockerfile, when: delayed, start_in: 10 minutes, "
             "interruptible: false",
         ),
-        Rule(changes=("docs/*",), when="manual", text="changes: [docs/*], when: manual"),
+        Rule(
+            changes=("docs/*",), when="manual", text="changes: [docs/*], when: manual"
+        ),
         Rule(when="on_success", text="when: on_success"),
     )
     assert config.jobs[1].only is None
@@ -109,16 +113,38 @@ def test_workflow(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("rules", "message"),
     [
-        ("- if: $A\n      when: later", "5: job 'job': rules:when: unknown value: later"),
+        (
+            "- if: $A\n      when: later",
+            "5: job 'job': rules:when: unknown value: later",
+        ),
         ("- when: delayed", "4: job 'job': rules:start_in: can't be blank"),
-        ("- when: always\n      start_in: 1 day", "4: job 'job': rules: contains disallowed keys: start_in"),
-        ("- if: $A\n      script: echo", "5: job 'job': rules: contains unknown keys: script"),
-        ("- changes: src/", "4: job 'job': rules:changes: should be an array or a hash"),
-        ("- changes: {compare_to: main}", "4: job 'job': rules:changes: missing required keys: paths"),
-        ("- exists: {paths: [a], branch: main}", "4: job 'job': rules:exists: contains unknown keys: branch"),
+        (
+            "- when: always\n      start_in: 1 day",
+            "4: job 'job': rules: contains disallowed keys: start_in",
+        ),
+        (
+            "- if: $A\n      script: echo",
+            "5: job 'job': rules: contains unknown keys: script",
+        ),
+        (
+            "- changes: src/",
+            "4: job 'job': rules:changes: should be an array or a hash",
+        ),
+        (
+            "- changes: {compare_to: main}",
+            "4: job 'job': rules:changes: missing required keys: paths",
+        ),
+        (
+            "- exists: {paths: [a], branch: main}",
+            "4: job 'job': rules:exists: contains unknown keys: branch",
+        ),
         ("- if: [$A]", "4: job 'job': rules:if: should be a string, not a list"),
         ("- $A", "4: job 'job': rules: config should be a hash, not a string"),
-        ("always", "3: job 'job': rules: should be an array containing hashes and arrays of hashes"),
+        (
+            "always",
+            "3: job 'job': rules: should be an array containing hashes and arrays of "
+            "hashes",
+        ),
     ],
 )
 def test_rule_errors(tmp_path: Path, rules: str, message: str) -> None:
@@ -129,7 +155,7 @@ def test_rule_errors(tmp_path: Path, rules: str, message: str) -> None:
 
 
 def test_expression_syntax_is_checked_at_load(tmp_path: Path) -> None:
-    text = "job:\n  script: echo\n  rules:\n    - if: $A == \"x\"\n    - if: ${B}\n"
+    text = 'job:\n  script: echo\n  rules:\n    - if: $A == "x"\n    - if: ${B}\n'
     with pytest.raises(ExpressionError) as caught:
         load(tmp_path, text)
     assert str(caught.value).startswith(".gitlab-ci.yml:5: job 'job': rules:if: ")

@@ -30,7 +30,9 @@ def test_default_stages(tmp_path: Path) -> None:
 
 
 def test_edge_stages_always_come_first_and_last(tmp_path: Path) -> None:
-    text = "stages: [.post, lint, .pre, ship, lint]\njob:\n  stage: .pre\n  script: echo\n"
+    text = (
+        "stages: [.post, lint, .pre, ship, lint]\njob:\n  stage: .pre\n  script: echo\n"
+    )
     assert load(tmp_path, text).stages == (".pre", "lint", "ship", ".post")
 
 

@@ -24,7 +24,7 @@ from minirunner.config.values import (
     type_name,
 )
 from minirunner.config.variables import variables
-from minirunner.config.yamlfile import Reference
+from minirunner.config.yamlnodes import Reference
 from minirunner.errors import ConfigError
 
 _REGEX_SYNTAX = re.compile(r"^/.*/[ismU]*$", re.DOTALL)
@@ -92,7 +92,7 @@ def _changes(site: Site, path: str, raw: Any) -> tuple[tuple[str, ...], str | No
     return _paths(site, f"{path}:paths", raw["paths"]), compare_to
 
 
-def _exists(site: Site, path: str, raw: Any) -> tuple[str, ...]:
+def _exists(site: Site, path: str, raw: Any, warnings: list[str]) -> tuple[str, ...]:
     if isinstance(raw, str):
         return (raw,)
     if isinstance(raw, list):
@@ -102,6 +102,13 @@ def _exists(site: Site, path: str, raw: Any) -> tuple[str, ...]:
     check_keys(site, path, raw, frozenset({"paths", "project", "ref"}))
     if "paths" not in raw:
         raise site.error(path, "missing required keys: paths")
+    if raw.get("project") is not None:
+        file, line = site.where(path)
+        warnings.append(
+            f"{file}:{line}: job '{site.job}': rules:exists in project "
+            f"'{raw['project']}' cannot be checked offline; this project's files "
+            "are used"
+        )
     return _paths(site, f"{path}:paths", raw["paths"])
 
 
@@ -145,7 +152,7 @@ def rule(
         compare_to=compare_to,
         exists=None
         if raw.get("exists") is None
-        else _exists(site, f"{path}:exists", raw["exists"]),
+        else _exists(site, f"{path}:exists", raw["exists"], warnings),
         when=when,
         start_in=start_in,
         allow_failure=None

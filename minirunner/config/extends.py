@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from minirunner.config.lines import KeyLoc
 from minirunner.config.merge import Locs, deep_merge
 from minirunner.config.values import job_site
-from minirunner.config.yamlfile import KeyLoc
 
 # Gitlab::Ci::Config::Extendable::Entry::MAX_NESTING_LEVELS: an entry that
 # extends may have at most 10 ancestors: eleven levels of inheritance.

@@ -123,7 +123,8 @@ class _Includes:
         locs = document.locs
         if "include" not in content:
             return content, locs
-        loc = locs.get("include")
+        # A generated root (a child pipeline's includes) has no lines to show.
+        loc = None if source.identity[0] == "generated" else locs.get("include")
         keywords = {
             ("include" + key if key.startswith("[") else f"include:{key}"): where
             for key, where in (loc.keywords.items() if loc else ())
@@ -376,10 +377,17 @@ def load_with_includes(
     variables: Mapping[str, str],
     include_map: Mapping[str, str],
     tree_root: Path | None,
+    content: bytes | None = None,
 ) -> Loaded:
-    """Read `path` and every file it includes, merged as GitLab merges them."""
+    """Read `path` and every file it includes, merged as GitLab merges them.
+
+    With `content`, the root file is those bytes, named `path` in messages.
+    """
     includes = _Includes(tree, variables, include_map, tree_root)
-    root = Source(path, ("local", path.lstrip("/")), lambda: tree.read_bytes(path))
+    if content is None:
+        root = Source(path, ("local", path.lstrip("/")), lambda: tree.read_bytes(path))
+    else:
+        root = Source(path, ("generated", path), lambda: content)
     data, locs = includes.load(root, None, (root,))
     if data is None:
         raise ConfigError("the configuration is empty: it defines no jobs", file=path)

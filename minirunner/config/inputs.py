@@ -8,7 +8,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from minirunner.config.values import ruby_str, type_name
-from minirunner.config.yamlfile import Document, Reference
+from minirunner.config.yamlfile import Document
+from minirunner.config.yamlnodes import Reference
 from minirunner.errors import ConfigError
 
 # Gitlab::Ci::Config::Interpolation::Template::BLOCK_REGEXP

@@ -10,7 +10,7 @@ from typing import Any
 from minirunner.config import conditions, records, relations
 from minirunner.config import keywords as kw
 from minirunner.config.durations import MONTH, WEEK
-from minirunner.config.model import Job, Location, Retry, Trigger, frozen_map
+from minirunner.config.model import Job, Location, Refs, Retry, Trigger, frozen_map
 from minirunner.config.relations import Matrix, NeedSpec
 from minirunner.config.values import (
     Site,
@@ -183,6 +183,7 @@ def build_job(
         both = "script" if "script" in raw else "run"
         raise site.error(both, f"these keys cannot be used together: {both}, trigger")
     _unknown(site, raw, kw.BRIDGE if bridge else kw.JOB)
+
     has_rules = raw.get("rules") is not None
     if has_rules:
         for key in ("only", "except", "start_in"):
@@ -204,17 +205,7 @@ def build_job(
         )
         return defaults.built.get(key) if inherits else None
 
-    when_values = kw.BRIDGE_WHEN if bridge else kw.JOB_WHEN
-    when = raw.get("when")
-    if when is not None and (not isinstance(when, str) or when not in when_values):
-        raise site.error("when", f"should be one of: {', '.join(when_values)}")
-    start_in = raw.get("start_in")
-    if when == "delayed":
-        if start_in is None:
-            raise site.error("start_in", "can't be blank")
-        records.duration(site, "start_in", start_in, WEEK)
-    elif start_in is not None:
-        raise site.error("start_in", "should be blank")
+    when, start_in = _timing(site, raw, bridge)
     allow_failure, exit_codes = relations.allow_failure(
         site, "allow_failure", raw.get("allow_failure"), bridge=bridge
     )
@@ -232,12 +223,14 @@ def build_job(
     only = conditions.policy(site, "only", raw.get("only"), only=True)
     except_ = conditions.policy(site, "except", raw.get("except"), only=False)
     if only is None and not has_rules and not workflow_rules:
-        only = conditions.policy(site, "only", {"refs": None}, only=True)
+        # Entry::Policy::DEFAULT_ONLY, dropped when rules or workflow:rules exist.
+        only = Refs(refs=conditions.DEFAULT_ONLY_REFS)
     script: tuple[str, ...] = ()
     if not bridge and "run" not in raw:
         script = commands(site, "script", raw.get("script"), required=True)
     elif "script" in raw:
         script = commands(site, "script", raw["script"])
+
     retry = value("retry")
     interruptible = value("interruptible")
     job = Job(
@@ -255,7 +248,7 @@ def build_job(
         rules=rules,
         only=only,
         except_=except_,
-        when=when or "on_success",
+        when=when,
         start_in=start_in,
         allow_failure=allow_failure,
         allow_failure_exit_codes=exit_codes,
@@ -286,6 +279,22 @@ def build_job(
         on_stop,
         site,
     )
+
+
+def _timing(site: Site, raw: dict[Any, Any], bridge: bool) -> tuple[str, str | None]:
+    """`when` (checked against the job's kind) and `start_in` (delayed only)."""
+    allowed = kw.BRIDGE_WHEN if bridge else kw.JOB_WHEN
+    when = raw.get("when")
+    if when is not None and (not isinstance(when, str) or when not in allowed):
+        raise site.error("when", f"should be one of: {', '.join(allowed)}")
+    start_in = raw.get("start_in")
+    if when == "delayed":
+        if start_in is None:
+            raise site.error("start_in", "can't be blank")
+        records.duration(site, "start_in", start_in, WEEK)
+    elif start_in is not None:
+        raise site.error("start_in", "should be blank")
+    return when or "on_success", start_in
 
 
 def _trigger(site: Site, raw: dict[Any, Any]) -> Trigger:

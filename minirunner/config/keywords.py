@@ -107,7 +107,9 @@ WORKFLOW_RULE_KEYS = frozenset(
 )
 WORKFLOW_KEYS = frozenset({"rules", "name", "auto_cancel"})
 
-IMAGE_KEYS = frozenset({"name", "entrypoint", "docker", "pull_policy", "kubernetes"})
+IMAGE_KEYS = frozenset(
+    {"name", "entrypoint", "ports", "docker", "pull_policy", "kubernetes"}
+)
 SERVICE_KEYS = frozenset(
     {
         "name",

@@ -12,12 +12,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from minirunner.config.build import build_config, wrap_stages
 from minirunner.config.extends import apply_extends
 from minirunner.config.includemap import load_include_map
 from minirunner.config.includes import Loaded, load_with_includes
 from minirunner.config.merge import Locs
-from minirunner.config.model import Config
+from minirunner.config.model import Config, Trigger
 from minirunner.config.references import resolve_references
 from minirunner.sourcetree import SourceTree
 
@@ -41,11 +43,12 @@ def _merged(
     include_variables: Mapping[str, str] | None,
     include_map: Mapping[str, str] | None,
     tree_root: Path | None,
+    content: bytes | None = None,
 ) -> tuple[dict[Any, Any], Locs, Loaded]:
     if include_map is None:
         include_map = load_include_map(tree_root) if tree_root is not None else {}
     loaded = load_with_includes(
-        tree, path, dict(include_variables or {}), include_map, tree_root
+        tree, path, dict(include_variables or {}), include_map, tree_root, content
     )
     data, locs = apply_extends(loaded.data, loaded.locs)
     if loaded.has_references:
@@ -77,6 +80,46 @@ def load_config(
         return build_config(
             data, locs, path=path, files=loaded.files, warnings=loaded.warnings
         )
+
+
+def load_child_config(
+    tree: SourceTree,
+    trigger: Trigger,
+    job: str,
+    *,
+    include_variables: Mapping[str, str] | None = None,
+    include_map: Mapping[str, str] | None = None,
+    tree_root: Path | None = None,
+) -> Config:
+    """The configuration of the child pipeline a bridge job `job` triggers.
+
+    GitLab builds it as a file that includes the trigger's files; local ones
+    come from the tree, the others (`Trigger.external`) from the include map.
+    """
+    entries: list[dict[str, str]] = [{"local": name} for name in trigger.include]
+    entries.extend(_external_entry(target) for target in trigger.external)
+    content = yaml.safe_dump({"include": entries}).encode()
+    with _no_gc():
+        name = f"trigger:include of job '{job}'"
+        data, locs, loaded = _merged(
+            tree, name, include_variables, include_map, tree_root, content
+        )
+        return build_config(
+            data, locs, path=name, files=loaded.files[1:], warnings=loaded.warnings
+        )
+
+
+def _external_entry(target: str) -> dict[str, str]:
+    """The include entry of a `Trigger.external` text such as `artifact:job:f.yml`."""
+    kind, _, rest = target.partition(":")
+    if kind == "artifact":
+        job, _, file = rest.partition(":")
+        return {"artifact": file, "job": job}
+    if kind == "project":
+        project, _, file = rest.partition(":")
+        file, at, ref = file.rpartition("@") if "@" in file else (file, "", "")
+        return {"project": project, "file": file, **({"ref": ref} if at else {})}
+    return {kind: rest}
 
 
 def expanded_config(

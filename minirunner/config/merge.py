@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minirunner.config.yamlfile import KeyLoc
+from minirunner.config.lines import KeyLoc
 
 Locs = dict[str, KeyLoc]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minirunner.config.yamlfile import Reference
+from minirunner.config.yamlnodes import Reference
 from minirunner.errors import ConfigError
 
 _IN_PROGRESS = object()

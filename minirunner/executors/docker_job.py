@@ -1,15 +1,18 @@
 """One job in Docker: its containers, network and volume, made and then removed.
 
-Services start on a network of the job's own. A job that uses the docker CLI (its
-scripts call `docker`, its image is a docker image, or it has a `docker:dind`
-service) gets the engine's socket at /var/run/docker.sock and DOCKER_HOST
-pointing there: privileged Docker-in-Docker cannot run on these machines, so a
-dind service is not started, and its hostnames (`docker`) lead to the engine's
-host, where ports that `docker run -p` publishes are.
+The job container joins a pooled network namespace (docker_netns) when it can,
+else the default network; services start on a network of the job's own. A job
+that uses the docker CLI (its scripts call `docker`, its image is a docker image,
+or it has a `docker:dind` service) gets the engine's socket at
+/var/run/docker.sock and DOCKER_HOST pointing there: privileged Docker-in-Docker
+cannot run on these machines, so a dind service is not started, and its
+hostnames (`docker`) lead to the engine's host, where the ports that
+`docker run -p` publishes are.
 """
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -24,46 +27,27 @@ from minirunner.executors.docker_archive import (
     copy_back,
     overlay_files,
 )
+from minirunner.executors.docker_command import container_command, job_outcome
 from minirunner.executors.docker_probe import PROBE_IMAGE, probe_ports
 from minirunner.executors.docker_run import run_container
 from minirunner.executors.docker_services import (
     StartedService,
+    create_service,
+    entrypoint_override,
     is_dind,
     repository_name,
     service_hostnames,
     wait_for_services,
 )
 from minirunner.executors.process import ProcessResult
-from minirunner.executors.script import build_script
-from minirunner.executors.shell import format_seconds
 from minirunner.variables.expand import expand
 
 if TYPE_CHECKING:
     from minirunner.executors.docker import DockerExecutor
 
 SOCKET_IN_JOB = "/var/run/docker.sock"
-# GitLab Runner's shell detection, with stderr joined to stdout so that the log
-# keeps the order in which the script wrote.
-DETECT_SHELL = (
-    "exec 2>&1; "
-    "for shell in /usr/local/bin/bash /usr/bin/bash /bin/bash; do "
-    'if [ -x "$shell" ]; then exec "$shell" -c "$1"; fi; done; '
-    'exec sh -c "$2"'
-)
 _DOCKER_COMMAND = re.compile(r"\bdocker\b")
 _TLS_VARIABLES = ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
-
-
-def container_command(commands: Sequence[str], project_dir: str) -> list[str]:
-    """The main command of a job container: the script in bash, or else in sh."""
-    return [
-        "sh",
-        "-c",
-        DETECT_SHELL,
-        "sh",
-        build_script(commands, "bash", project_dir),
-        build_script(commands, "sh", project_dir),
-    ]
 
 
 def uses_docker(job: Job, image: str) -> bool:
@@ -74,21 +58,6 @@ def uses_docker(job: Job, image: str) -> bool:
         repository.startswith("docker")
         or "DOCKER_HOST" in job.variables
         or any(_DOCKER_COMMAND.search(line) for line in scripts)
-    )
-
-
-def job_outcome(result: ProcessResult, timeout_s: float) -> JobOutcome:
-    """The job's outcome from how its script container ended."""
-    if result.canceled:
-        return JobOutcome("canceled", None, "canceled")
-    if result.timed_out:
-        return JobOutcome(
-            "failed", None, f"the job timed out after {format_seconds(timeout_s)}"
-        )
-    if result.exit_code == 0:
-        return JobOutcome("success", 0)
-    return JobOutcome(
-        "failed", result.exit_code, f"the script exited with {result.exit_code}"
     )
 
 
@@ -127,26 +96,8 @@ class DockerJob:
         request, job = self.request, self.job
         deadline = time.monotonic() + request.timeout_s
         image = self._image()
-        self.note(f"Using Docker executor with image {image} ...")
         user = job.image.user if job.image else None
-        self.executor.ensure(
-            image, job.image.pull_policy if job.image else (), job.name
-        )
-
-        services = [(expand(each.name, request.env), each) for each in job.services]
-        dind = [(name, each) for name, each in services if is_dind(name)]
-        socket = bool(dind) or uses_docker(job, image)
-        env = self._environment(socket)
-        if socket:
-            self._bind_engine(dind)
-        others = [(name, each) for name, each in services if not is_dind(name)]
-        if others:
-            self._start_services(others, self._service_environment())
-        self._place()
-        if job.after_script and not self.executor.bind_checkout:
-            # after_script's container must see what the script left in the project.
-            self.volume = f"{self.prefix}-builds"
-            self.api.create_volume(self.volume, labels=self.labels)
+        env = self._prepare(image)
 
         main = self._create(
             image, (*job.before_script, *job.script), env, "build", user
@@ -174,8 +125,34 @@ class DockerJob:
             after_env = {**env, "CI_JOB_STATUS": outcome.status}
             self._after_script(image, after_env, user)
         if not self.executor.bind_checkout and (job.artifacts or job.cache):
-            copy_back(self.api, main, self.project_dir, request.checkout)
+            self._copy_back(main)
         return outcome
+
+    def _prepare(self, image: str) -> dict[str, str]:
+        """Everything but the job's own container: image, services, network, volume.
+
+        Returns the job container's environment.
+        """
+        request, job = self.request, self.job
+        self.note(f"Using Docker executor with image {image} ...")
+        self.executor.ensure(
+            image, job.image.pull_policy if job.image else (), job.name
+        )
+
+        services = [(expand(each.name, request.env), each) for each in job.services]
+        dind = [(name, each) for name, each in services if is_dind(name)]
+        socket = bool(dind) or uses_docker(job, image)
+        if socket:
+            self._bind_engine(dind)
+        others = [(name, each) for name, each in services if not is_dind(name)]
+        if others:
+            self._start_services(others, self._service_environment())
+        self._place()
+        if job.after_script and not self.executor.bind_checkout:
+            # after_script's container must see what the script left in the project.
+            self.volume = f"{self.prefix}-builds"
+            self.api.create_volume(self.volume, labels=self.labels)
+        return self._environment(socket)
 
     def _image(self) -> str:
         if self.job.image is None:
@@ -223,34 +200,18 @@ class DockerJob:
         for index, (name, service) in enumerate(services):
             self.executor.ensure(name, service.pull_policy, self.job.name)
             self.note(f"Starting service {name} ...")
-            service_env = {
-                **env,
-                **{
-                    key: expand(variable.value, env)
-                    if variable.expand
-                    else variable.value
-                    for key, variable in service.variables.items()
-                },
-            }
-            hostnames = service_hostnames(name, service.alias)
-            endpoint = self.api.create_endpoint_config(aliases=list(hostnames))
-            created = self.api.create_container(
+            started = create_service(
+                self.api,
                 name,
-                command=list(service.command) if service.command is not None else None,
-                entrypoint=_entrypoint(service.entrypoint),
-                environment=_pairs(service_env),
+                service,
+                env,
+                network=self.network,
                 labels=self.labels,
-                name=f"{self.prefix}-service-{index}",
-                host_config=self.api.create_host_config(network_mode=self.network),
-                networking_config=self.api.create_networking_config(
-                    {self.network: endpoint}
-                ),
+                container_name=f"{self.prefix}-service-{index}",
             )
-            self.containers.append(created["Id"])
-            self.api.start(created["Id"])
-            self.services.append(
-                StartedService(name, created["Id"], hostnames, service_env)
-            )
+            self.containers.append(started.container)
+            self.api.start(started.container)
+            self.services.append(started)
 
     def _place(self) -> None:
         """Join a holder's network namespace when there can be holders."""
@@ -274,15 +235,20 @@ class DockerJob:
             binds[str(self.request.checkout)] = {"bind": self.project_dir, "mode": "rw"}
         elif self.volume:
             binds[self.volume] = {"bind": self._builds_root(), "mode": "rw"}
+        # The output is read back from the logs: a driver that can be read.
+        logs = {"type": "json-file"}
         if self.holder:
             config: dict[str, Any] = self.api.create_host_config(
-                binds=binds or None, network_mode=f"container:{self.holder}"
+                binds=binds or None,
+                network_mode=f"container:{self.holder}",
+                log_config=logs,
             )
             return config
         config = self.api.create_host_config(
             binds=binds or None,
             network_mode=self.network,
             extra_hosts=self.extra_hosts or None,
+            log_config=logs,
         )
         return config
 
@@ -300,7 +266,7 @@ class DockerJob:
         created = self.api.create_container(
             image,
             command=container_command(commands, self.project_dir),
-            entrypoint=_entrypoint(
+            entrypoint=entrypoint_override(
                 self.job.image.entrypoint if self.job.image else None
             ),
             environment=_pairs(env),
@@ -336,7 +302,7 @@ class DockerJob:
         )
         self.note(
             "Waiting for services to be up and running "
-            f"(timeout {timeout:g} seconds)..."
+            f"(timeout {math.ceil(timeout)} seconds)..."
         )
         prober = None if self.executor.local else self._probe_remotely
         wait_for_services(
@@ -383,6 +349,17 @@ class DockerJob:
         if result.exit_code not in (0, None) or result.timed_out:
             self.note("WARNING: after_script failed, but the job goes on")
 
+    def _copy_back(self, container: str) -> None:
+        import docker
+
+        try:
+            copy_back(self.api, container, self.project_dir, self.request.checkout)
+        except docker.errors.NotFound:
+            self.note(
+                f"WARNING: {self.project_dir} is gone from the container: "
+                "nothing comes back for artifacts and caches"
+            )
+
     def _cleanup(self) -> None:
         import docker
 
@@ -413,13 +390,6 @@ class DockerJob:
         if self.volume:
             kept.append(f"volume {self.volume}")
         self.note(f"Kept for debugging: {', '.join(kept)}")
-
-
-def _entrypoint(entrypoint: tuple[str, ...] | None) -> list[str] | None:
-    """GitLab's `entrypoint:` override; an empty one clears the image's."""
-    if entrypoint is None:
-        return None
-    return list(entrypoint) or [""]
 
 
 def _pairs(env: Mapping[str, str]) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from minirunner.executors.base import LineSink
@@ -12,6 +11,7 @@ from minirunner.executors.process import KILL_GRACE_S, ProcessResult
 
 if TYPE_CHECKING:
     from docker import APIClient
+    from docker.types import CancellableStream
 
 POLL_S = 0.1
 
@@ -46,13 +46,12 @@ def run_container(
     timeout_s: float,
     cancel: threading.Event,
 ) -> ProcessResult:
-    """Attach to `container`, start it and wait; kill it on timeout or cancel."""
-    # Attached before the start, as `docker run` does, so no output is lost and
-    # the engine's log driver does not matter.
-    stream: Iterable[bytes] = api.attach(
-        container, stdout=True, stderr=True, stream=True, logs=False
-    )
+    """Start `container`, stream its output and wait; kill it on timeout or cancel."""
     api.start(container)
+    # From the start of the container and until it stops, whenever it is called.
+    stream: CancellableStream = api.logs(
+        container, stdout=True, stderr=True, stream=True, follow=True
+    )
     reader = threading.Thread(target=_pump, args=(stream, emit), daemon=True)
     reader.start()
 
@@ -86,7 +85,7 @@ def kill(api: APIClient, container: str) -> None:
             raise
 
 
-def _pump(stream: Iterable[bytes], emit: LineSink) -> None:
+def _pump(stream: CancellableStream, emit: LineSink) -> None:
     lines = LineBuffer(emit)
     try:
         for chunk in stream:
@@ -96,4 +95,5 @@ def _pump(stream: Iterable[bytes], emit: LineSink) -> None:
         # (or the timeout) is what tells how the job ended, not the stream.
         pass
     finally:
+        stream.close()
         lines.flush()

@@ -19,7 +19,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from minirunner.config.model import Service
 from minirunner.executors.base import LineSink
+from minirunner.variables.expand import expand
 
 if TYPE_CHECKING:
     from docker import APIClient
@@ -69,6 +71,49 @@ class StartedService:
     container: str
     hostnames: tuple[str, ...]
     environment: Mapping[str, str]
+
+
+def create_service(
+    api: APIClient,
+    name: str,
+    service: Service,
+    env: Mapping[str, str],
+    *,
+    network: str,
+    labels: Mapping[str, str],
+    container_name: str,
+) -> StartedService:
+    """Create (not start) a service's container on `network` under its hostnames.
+
+    It gets the job's variables and its own, as GitLab passes them to services.
+    """
+    service_env = {
+        **env,
+        **{
+            key: expand(variable.value, env) if variable.expand else variable.value
+            for key, variable in service.variables.items()
+        },
+    }
+    hostnames = service_hostnames(name, service.alias)
+    endpoint = api.create_endpoint_config(aliases=list(hostnames))
+    created = api.create_container(
+        name,
+        command=list(service.command) if service.command is not None else None,
+        entrypoint=entrypoint_override(service.entrypoint),
+        environment=[f"{key}={value}" for key, value in service_env.items()],
+        labels=dict(labels),
+        name=container_name,
+        host_config=api.create_host_config(network_mode=network),
+        networking_config=api.create_networking_config({network: endpoint}),
+    )
+    return StartedService(name, created["Id"], hostnames, service_env)
+
+
+def entrypoint_override(entrypoint: tuple[str, ...] | None) -> list[str] | None:
+    """GitLab's `entrypoint:` for docker; an empty one clears the image's."""
+    if entrypoint is None:
+        return None
+    return list(entrypoint) or [""]
 
 
 @dataclass(frozen=True)
@@ -152,10 +197,13 @@ def _target(api: APIClient, service: StartedService, network: str) -> _Target:
         )
     networks = attrs["NetworkSettings"]["Networks"] or {}
     host = (networks.get(network) or {}).get("IPAddress") or ""
-    return _Target(service, host, ports if host else ())
+    # A service that stopped already has no address, but is waited for in vain.
+    return _Target(service, host, ports)
 
 
 def _ready(target: _Target) -> bool:
+    if not target.host:
+        return False
     for port in target.ports:
         try:
             with socket.create_connection(

@@ -1,0 +1,119 @@
+"""Job artifacts: kept in the run's folder, handed to later jobs as GitLab hands them.
+
+A job receives the artifacts of every job of the earlier stages, or with `needs`
+only those of the needed jobs whose `artifacts` is true, and with `dependencies`
+exactly those jobs (https://docs.gitlab.com/ci/yaml/#dependencies). A
+`reports:dotenv` file turns into variables of the jobs that receive it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from minirunner.config.model import Artifacts, Job
+from minirunner.files import OutsideProject, copy_files, copy_tree, select
+
+DOTENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class StoredArtifacts:
+    """What one job left: its files and its dotenv variables."""
+
+    job: str
+    folder: Path
+    files: int
+    dotenv: Mapping[str, str]
+
+
+def wanted(artifacts: Artifacts | None, status: str) -> bool:
+    """Whether artifacts:when lets a job with this status upload."""
+    if artifacts is None:
+        return False
+    if artifacts.when == "always":
+        return True
+    if artifacts.when == "on_failure":
+        return status == "failed"
+    return status == "success"
+
+
+def store(
+    job: Job, checkout: Path, folder: Path, status: str, emit: Callable[[str], None]
+) -> StoredArtifacts | None:
+    """Copy a job's artifacts out of its checkout; None when it has none to keep."""
+    artifacts = job.artifacts
+    if artifacts is None or not wanted(artifacts, status):
+        return None
+    try:
+        paths = select(
+            checkout,
+            artifacts.paths,
+            exclude=artifacts.exclude,
+            untracked=artifacts.untracked,
+        )
+        report_paths = [path for files in artifacts.reports.values() for path in files]
+        reports = select(checkout, report_paths)
+    except OutsideProject as error:
+        emit(f"ERROR: artifacts: {error}; nothing was uploaded")
+        return None
+    count = copy_files(checkout, [*paths, *reports], folder)
+    dotenv = read_dotenv(checkout, artifacts.reports.get("dotenv", ()))
+    if not paths and artifacts.paths:
+        emit(f"WARNING: {', '.join(artifacts.paths)}: no matching files")
+    emit(f"Uploaded {count} artifact files to {folder}")
+    return StoredArtifacts(job.name, folder, count, dotenv)
+
+
+def read_dotenv(checkout: Path, names: Sequence[str]) -> dict[str, str]:
+    """Variables from `artifacts:reports:dotenv` files (KEY=VALUE lines)."""
+    values: dict[str, str] = {}
+    for name in names:
+        path = checkout / name
+        if not path.is_file():
+            continue
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            found = DOTENV_LINE.match(line)
+            if found:
+                key, value = found.groups()
+                if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+                    value = value[1:-1]
+                values[key] = value
+    return values
+
+
+def sources_for(
+    job: Job, earlier: Sequence[str], needs: Sequence[tuple[str, bool]] | None
+) -> list[str]:
+    """The jobs whose artifacts this job downloads, in order."""
+    if job.dependencies is not None:
+        return list(job.dependencies)
+    if needs is not None:
+        return [name for name, with_artifacts in needs if with_artifacts]
+    return list(earlier)
+
+
+def restore(
+    sources: Sequence[str],
+    stored: Mapping[str, StoredArtifacts],
+    checkout: Path,
+) -> None:
+    """Lay the chosen artifacts into a checkout."""
+    for name in sources:
+        kept = stored.get(name)
+        if kept is not None:
+            copy_tree(kept.folder, checkout)
+
+
+def dotenv_of(
+    sources: Sequence[str], stored: Mapping[str, StoredArtifacts]
+) -> dict[str, str]:
+    """The dotenv variables a job receives from the jobs it downloads from."""
+    variables: dict[str, str] = {}
+    for name in sources:
+        kept = stored.get(name)
+        if kept is not None:
+            variables.update(kept.dotenv)
+    return variables

@@ -1,0 +1,93 @@
+"""The lines of a file's keys, kept for error messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from minirunner.config.values import ruby_str
+from minirunner.config.yamlnodes import CONVERTERS, MERGE_TAG, REFERENCE_TAG, line_of
+
+# Lines are kept for keys down to this depth below a top-level key
+# (`rules[0]:if`), enough to point at the item an error is about.
+LINE_DEPTH = 3
+
+
+@dataclass(frozen=True)
+class KeyLoc:
+    """Where a top-level key stands, with the lines of the keys inside it.
+
+    `keywords` maps "kw", "kw:sub" and "kw[index]" to the file and line.
+    """
+
+    file: str
+    line: int
+    keywords: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+
+def _key_text(key: Any) -> str:
+    return key if isinstance(key, str) else ruby_str(key)
+
+
+def _key_label(node: Node) -> str:
+    """A scalar key as it reads once built (`YES` is `true`)."""
+    converter = CONVERTERS.get(node.tag)
+    if converter is None:
+        return str(node.value)
+    return ruby_str(converter(node))
+
+
+def _inner_lines(
+    node: Node,
+    prefix: str,
+    file: str,
+    into: dict[str, tuple[str, int]],
+    depth: int = 1,
+) -> None:
+    """Record the lines of keys and items inside `node`, down to LINE_DEPTH."""
+    if node.__class__ is SequenceNode and node.tag != REFERENCE_TAG:
+        for index, child in enumerate(node.value):
+            name = f"{prefix}[{index}]"
+            into[name] = (file, line_of(child))
+            if depth < LINE_DEPTH:
+                _inner_lines(child, name, file, into, depth + 1)
+        return
+    if node.__class__ is not MappingNode:
+        return
+    separator = ":" if prefix else ""
+    for key_node, value_node in node.value:
+        if key_node.tag == MERGE_TAG:
+            sources = (
+                value_node.value
+                if value_node.__class__ is SequenceNode
+                else [value_node]
+            )
+            for source in sources:
+                if source.__class__ is MappingNode:
+                    for inner_key, _ in source.value:
+                        if inner_key.__class__ is ScalarNode:
+                            name = f"{prefix}{separator}{_key_label(inner_key)}"
+                            into[name] = (file, line_of(key_node))
+            continue
+        if key_node.__class__ is ScalarNode:
+            name = f"{prefix}{separator}{_key_label(key_node)}"
+            into[name] = (file, line_of(key_node))
+            if depth < LINE_DEPTH:
+                _inner_lines(value_node, name, file, into, depth + 1)
+
+
+def locations(node: Node, content: dict[Any, Any], file: str) -> dict[str, KeyLoc]:
+    locs: dict[str, KeyLoc] = {}
+    for key_node, value_node in node.value:
+        if key_node.__class__ is not ScalarNode or key_node.tag == MERGE_TAG:
+            continue
+        keywords: dict[str, tuple[str, int]] = {}
+        _inner_lines(value_node, "", file, keywords)
+        locs[_key_label(key_node)] = KeyLoc(file, line_of(key_node), keywords)
+    for key in content:
+        name = _key_text(key)
+        if name not in locs:
+            locs[name] = KeyLoc(file, line_of(node))
+    return locs

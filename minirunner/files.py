@@ -1,0 +1,114 @@
+"""Choosing and copying a job's files for artifacts and caches, inside the project."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PurePosixPath
+
+from minirunner.rules.globs import match
+
+
+class OutsideProject(ValueError):
+    """A path pattern that would reach out of the project folder."""
+
+
+def check_pattern(pattern: str) -> str:
+    """The pattern, if it stays inside the project; OutsideProject otherwise."""
+    path = PurePosixPath(pattern)
+    if path.is_absolute() or ".." in path.parts:
+        raise OutsideProject(f"'{pattern}' points outside the project")
+    return pattern
+
+
+def inside(root: Path, path: Path) -> bool:
+    """Whether path, with its links resolved, stays below root."""
+    real = Path(os.path.realpath(path))
+    real_root = Path(os.path.realpath(root))
+    return real == real_root or real_root in real.parents
+
+
+def expand_pattern(root: Path, pattern: str) -> list[str]:
+    """Files matching one artifacts/cache pattern; a matched folder brings its files."""
+    found: list[str] = []
+    for hit in sorted(
+        glob.glob(
+            check_pattern(pattern), root_dir=root, recursive=True, include_hidden=True
+        )
+    ):
+        full = root / hit
+        if full.is_dir() and not full.is_symlink():
+            for folder, _, names in os.walk(full):
+                for name in sorted(names):
+                    found.append((Path(folder) / name).relative_to(root).as_posix())
+        elif full.exists() or full.is_symlink():
+            found.append(PurePosixPath(hit).as_posix())
+    return found
+
+
+def untracked_files(root: Path) -> list[str]:
+    """Files git does not track in a checkout, ignored ones included (as GitLab)."""
+    done = subprocess.run(
+        ["git", "ls-files", "--others", "-z"],
+        cwd=root,
+        capture_output=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        return []
+    return [name for name in done.stdout.decode("utf-8", "replace").split("\0") if name]
+
+
+def select(
+    root: Path,
+    patterns: Sequence[str],
+    *,
+    exclude: Sequence[str] = (),
+    untracked: bool = False,
+) -> list[str]:
+    """Relative paths of the files to keep, in a stable order, without duplicates."""
+    chosen: dict[str, None] = {}
+    for pattern in patterns:
+        for path in expand_pattern(root, pattern):
+            chosen[path] = None
+    if untracked:
+        for path in untracked_files(root):
+            chosen[path] = None
+    return [
+        path
+        for path in chosen
+        if not any(match(pattern, path) for pattern in exclude)
+        and not path.startswith(".git/")
+    ]
+
+
+def copy_files(source: Path, paths: Iterable[str], destination: Path) -> int:
+    """Copy the paths from source to destination, links as links; return the count.
+
+    A link that leads out of the source folder is not followed, so nothing of the
+    host outside the project is ever copied.
+    """
+    count = 0
+    for relative in paths:
+        origin = source / relative
+        target = destination / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if origin.is_symlink():
+            if target.is_symlink() or target.exists():
+                target.unlink()
+            os.symlink(os.readlink(origin), target)
+        elif origin.is_file() and inside(source, origin):
+            shutil.copy2(origin, target)
+        else:
+            continue
+        count += 1
+    return count
+
+
+def copy_tree(source: Path, destination: Path) -> None:
+    """Lay a stored folder over a checkout, as an artifact or cache download does."""
+    if source.is_dir():
+        shutil.copytree(source, destination, symlinks=True, dirs_exist_ok=True)

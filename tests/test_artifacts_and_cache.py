@@ -1,0 +1,110 @@
+"""Artifacts, dotenv reports and caches flow between jobs and runs as on GitLab."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from conftest import MakeRepo
+from test_cli import minirunner
+
+PIPELINE = """
+stages: [build, test, deploy]
+build:
+  stage: build
+  script:
+    - mkdir -p out && echo "built at $CI_COMMIT_SHORT_SHA" > out/app.txt
+    - echo "scratch" > out/skip.log
+    - echo "VERSION=1.2.3" > build.env
+  artifacts:
+    paths: [out/]
+    exclude: ["out/*.log"]
+    reports:
+      dotenv: build.env
+other:
+  stage: build
+  script: [echo other > other.txt]
+  artifacts:
+    paths: [other.txt]
+test:
+  stage: test
+  script:
+    - cat out/app.txt
+    - test ! -e out/skip.log
+    - test -e other.txt
+    - echo "version=[$VERSION]"
+needs-only-build:
+  stage: test
+  needs: [build]
+  script:
+    - test -e out/app.txt
+    - test ! -e other.txt
+no-dependencies:
+  stage: deploy
+  dependencies: []
+  script:
+    - test ! -e out/app.txt
+    - echo "version=[$VERSION]"
+"""
+
+
+def test_artifacts_reach_later_jobs_as_gitlab_hands_them(make_repo: MakeRepo) -> None:
+    repo = make_repo({".gitlab-ci.yml": PIPELINE})
+    done = minirunner(repo, "run", "--report", "../report.json", "-j", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "built at" in done.stdout
+    assert "version=[1.2.3]" in done.stdout
+    assert "no-dependencies  | version=[]" in done.stdout
+    stored = repo / ".minirunner" / "runs" / "1" / "artifacts" / "build"
+    assert sorted(p.relative_to(stored).as_posix() for p in stored.rglob("*")) == [
+        "build.env",
+        "out",
+        "out/app.txt",
+    ]
+    report = json.loads((repo.parent / "report.json").read_text())
+    assert {job["name"]: job["status"] for job in report["jobs"]} == {
+        "build": "success",
+        "other": "success",
+        "test": "success",
+        "needs-only-build": "success",
+        "no-dependencies": "success",
+    }
+
+
+CACHED = """
+job:
+  cache:
+    key: deps-$CI_COMMIT_REF_SLUG
+    paths: [vendor/]
+  script:
+    - if [ -f vendor/count ]; then n=$(cat vendor/count); else n=0; fi
+    - echo "runs before=[$n]"
+    - mkdir -p vendor && echo $((n + 1)) > vendor/count
+"""
+
+
+def test_cache_persists_across_runs(make_repo: MakeRepo) -> None:
+    repo = make_repo({".gitlab-ci.yml": CACHED})
+    first = minirunner(repo, "run")
+    second = minirunner(repo, "run")
+    assert "runs before=[0]" in first.stdout, first.stdout
+    assert "runs before=[1]" in second.stdout, second.stdout
+    assert "Restored cache 'deps-main'" in second.stdout
+
+
+def test_artifact_paths_outside_the_project_are_refused(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host secret\n")
+    config = f"""
+leak:
+  script: [ln -s {secret} link.txt]
+  artifacts:
+    paths: ["../secret.txt", link.txt]
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "run")
+    assert "points outside the project" in done.stdout
+    stored = repo / ".minirunner" / "runs" / "1" / "artifacts"
+    assert not any(p.is_file() and not p.is_symlink() for p in stored.rglob("*"))
