@@ -54,8 +54,12 @@ def executor_jobs(image: str, jobs: int, *, bind: bool) -> None:
                 scratch.mkdir()
                 (checkout / "README").write_text("bench\n")
                 request = JobRequest(
-                    job=Job(name=f"job{number}", stage="test", image=Image(image),
-                            script=("true",)),
+                    job=Job(
+                        name=f"job{number}",
+                        stage="test",
+                        image=Image(image),
+                        script=("true",),
+                    ),
                     env={"CI_PROJECT_DIR": PROJECT_DIR},
                     checkout=checkout,
                     project_dir=PROJECT_DIR,
@@ -73,8 +77,16 @@ def pipeline(repo: Path, *options: str) -> None:
     """`minirunner run` of the benchmark pipeline."""
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     subprocess.run(
-        [sys.executable, "-m", "minirunner", "run", "-q", "--executor", "docker",
-         *options],
+        [
+            sys.executable,
+            "-m",
+            "minirunner",
+            "run",
+            "-q",
+            "--executor",
+            "docker",
+            *options,
+        ],
         cwd=repo,
         env=env,
         check=True,
@@ -94,8 +106,16 @@ def make_repo(folder: Path, image: str, jobs: int) -> Path:
     for args in (
         ["init", "-q", "-b", "main"],
         ["add", "-A"],
-        ["-c", "user.name=bench", "-c", "user.email=bench@example.com",
-         "commit", "-q", "-m", "bench"],
+        [
+            "-c",
+            "user.name=bench",
+            "-c",
+            "user.email=bench@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "bench",
+        ],
     ):
         subprocess.run(["git", *args], cwd=repo, env=env, check=True)
     return repo
@@ -123,20 +143,30 @@ def main() -> None:
         repo = make_repo(Path(folder), args.image, args.jobs)
         cases: list[tuple[str, Callable[[], None]]] = [
             ("docker run --rm (baseline)", lambda: baseline(args.image, args.jobs)),
-            ("executor, bind-mounted checkout",
-             lambda: executor_jobs(args.image, args.jobs, bind=True)),
-            ("executor, put_archive checkout",
-             lambda: executor_jobs(args.image, args.jobs, bind=False)),
+            (
+                "executor, bind-mounted checkout",
+                lambda: executor_jobs(args.image, args.jobs, bind=True),
+            ),
+            (
+                "executor, put_archive checkout",
+                lambda: executor_jobs(args.image, args.jobs, bind=False),
+            ),
             ("minirunner run (default -j)", lambda: pipeline(repo)),
             ("minirunner run -j 1", lambda: pipeline(repo, "-j", "1")),
         ]
         base = 0.0
         print(f"{args.jobs} trivial jobs in {args.image}, median of {args.runs} runs")
         for label, work in cases:
-            seconds = median_seconds(work, args.runs)
+            try:
+                seconds = median_seconds(work, args.runs)
+            except subprocess.CalledProcessError as error:
+                print(f"{label:34} failed: exit status {error.returncode}")
+                continue
             base = base or seconds
-            print(f"{label:34} {seconds:7.2f} s  {seconds / args.jobs:6.3f} s/job"
-                  f"  ratio {seconds / base:4.2f}")
+            print(
+                f"{label:34} {seconds:7.2f} s  {seconds / args.jobs:6.3f} s/job"
+                f"  ratio {seconds / base:4.2f}"
+            )
 
 
 if __name__ == "__main__":

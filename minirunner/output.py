@@ -6,35 +6,56 @@ import os
 import re
 import sys
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
-# GitLab's collapsible sections: https://docs.gitlab.com/ci/jobs/job_logs/
+from minirunner.masking import ANSI, MASK, Masker, mask
+
+if TYPE_CHECKING:
+    from minirunner.progress import ProgressView
+
+__all__ = ["ANSI", "MASK", "Console", "JobLog", "mask", "paint", "use_colour"]
+
+# GitLab's collapsible sections (https://docs.gitlab.com/ci/jobs/job_logs/):
+# `section_start:TIME:NAME[collapsed=true]\r\e[0KHeader` ... `section_end:TIME:NAME`.
 SECTION = re.compile(
-    r"section_(start|end):\d+:([A-Za-z0-9_.-]+)(\[[^\]]*\])?\r?(?:\x1b\[0K)?(.*)"
+    r"section_(start|end):(\d+):([A-Za-z0-9_.-]+)(\[[^\]]*\])?\r?(?:\x1b\[0K)?(.*)"
 )
-MASK = "[MASKED]"
 JOB_COLOURS = (36, 35, 33, 34, 32, 96, 95, 93, 94, 92)
 STATUS_COLOURS = {
     "success": 32,
+    "passed": 32,
     "failed": 31,
     "allowed to fail": 33,
+    "passed with warnings": 33,
     "skipped": 90,
     "manual": 90,
     "canceled": 35,
 }
+NAME_LIMIT = 40
 
 
 def use_colour(choice: str, stream: TextIO) -> bool:
-    """Resolve --color auto|always|never, honouring NO_COLOR for auto."""
+    """Resolve --color auto|always|never; auto honours NO_COLOR and TERM=dumb.
+
+    An explicit `always` wins over NO_COLOR, as https://no-color.org asks.
+    """
     if choice == "always":
         return True
     if choice == "never" or os.environ.get("NO_COLOR"):
         return False
-    return stream.isatty()
+    if os.environ.get("TERM") == "dumb":
+        return False
+    return is_terminal(stream)
+
+
+def is_terminal(stream: TextIO) -> bool:
+    """Whether the stream is an interactive terminal."""
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def paint(text: str, colour: int, enabled: bool) -> str:
@@ -42,20 +63,13 @@ def paint(text: str, colour: int, enabled: bool) -> str:
     return f"\x1b[{colour}m{text}\x1b[0m" if enabled else text
 
 
-def mask(text: str, secrets: Sequence[str]) -> str:
-    """Replace every occurrence of each secret, longest first, as GitLab masks."""
-    for secret in secrets:
-        text = text.replace(secret, MASK)
-    return text
-
-
-@dataclass
-class _Section:
-    collapsed: bool
-
-
 class Console:
-    """The one place that writes to the terminal; safe to use from job threads."""
+    """The one place that writes to the terminal; safe to use from job threads.
+
+    Job output reaches it in whole lines from JobLog, so the lines of jobs that
+    run at once never mix. With `progress` (a terminal only), a live view of
+    the jobs stays under the lines while the pipeline runs.
+    """
 
     def __init__(
         self,
@@ -65,19 +79,33 @@ class Console:
         verbose: bool = False,
         stream: TextIO | None = None,
         errors: TextIO | None = None,
+        progress: bool = False,
     ) -> None:
         self.colour = colour
         self.quiet = quiet
         self.verbose = verbose
         self.stream = stream or sys.stdout
         self.errors = errors or sys.stderr
-        self._lock = threading.Lock()
+        self.progress = progress and not quiet
+        self.masker = Masker()
+        self._lock = threading.RLock()
         self._width = 0
-        self._next_colour = 0
+        self._colours: dict[str, int] = {}
+        self._view: ProgressView | None = None
+
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        """Values to hide everywhere this console writes, job output included."""
+        self.masker.add(secrets)
 
     def write(self, text: str, *, err: bool = False) -> None:
-        """Write whole lines atomically."""
+        """Write whole lines atomically, masked."""
+        self._emit(self.masker.mask(text), err=err)
+
+    def _emit(self, text: str, *, err: bool = False) -> None:
         with self._lock:
+            if self._view is not None:
+                self._view.print(text)
+                return
             target = self.errors if err else self.stream
             target.write(text)
             target.flush()
@@ -97,66 +125,140 @@ class Console:
             self.write(paint(message, 90, self.colour) + "\n", err=True)
 
     def set_name_width(self, names: Sequence[str]) -> None:
-        """Pad job prefixes to the longest name that will run."""
-        self._width = min(max((len(name) for name in names), default=0), 40)
+        """Pad job prefixes to the longest name that will run; the run starts."""
+        self._width = min(max((len(name) for name in names), default=0), NAME_LIMIT)
+        for index, name in enumerate(names):
+            self._colours.setdefault(name, JOB_COLOURS[index % len(JOB_COLOURS)])
+        if self.progress and self._view is None and names:
+            from minirunner.progress import ProgressView
+
+            self._view = ProgressView(self.stream, names, colour=self.colour)
+
+    def prefix(self, name: str) -> str:
+        """`name | `, padded and in the job's colour."""
+        colour = self._colours.setdefault(
+            name, JOB_COLOURS[len(self._colours) % len(JOB_COLOURS)]
+        )
+        shown = name[:NAME_LIMIT].ljust(self._width)
+        return paint(shown, colour, self.colour) + " | "
 
     def job_log(self, name: str, path: Path, secrets: Sequence[str]) -> JobLog:
         """A sink for one job's output: its log file and the terminal."""
-        colour = JOB_COLOURS[self._next_colour % len(JOB_COLOURS)]
-        self._next_colour += 1
-        prefix = paint(name.ljust(self._width)[:40], colour, self.colour) + " | "
-        return JobLog(self, prefix, path, sorted(set(secrets), key=len, reverse=True))
+        masker = Masker(self.masker.secrets)
+        masker.add(secrets)
+        if self._view is not None:
+            self._view.started(name)
+        return JobLog(self, self.prefix(name), path, masker, name=name)
+
+    def job_finished(self, name: str, status: str | None = None) -> None:
+        """A job has ended (its status, when known, for the progress view)."""
+        if self._view is not None:
+            self._view.finished(name, status)
+
+    def settled(self, name: str, status: str, reason: str) -> None:
+        """A job that ends without running: skipped, manual or canceled."""
+        self.info(f"{name}: {status} ({reason})")
+        self.job_finished(name, status)
+
+    def close(self) -> None:
+        """Stop the progress view, leaving the terminal to the summary."""
+        with self._lock:
+            view, self._view = self._view, None
+        if view is not None:
+            view.stop()
 
 
 class JobLog:
-    """Receives a job's output in whole lines; masks, logs and shows them."""
+    """Receives a job's output; masks it, keeps it in the log, shows it.
+
+    Text is handled in whole lines: a chunk's unfinished last line waits for
+    the next chunk (or close), so a secret cut across two chunks is masked
+    too. The log file gets plain text; the terminal gets colours when on, and
+    the body of a `collapsed=true` section only with --verbose.
+    """
 
     def __init__(
-        self, console: Console, prefix: str, path: Path, secrets: Sequence[str]
+        self,
+        console: Console,
+        prefix: str,
+        path: Path,
+        secrets: Masker | Sequence[str],
+        *,
+        name: str = "",
     ) -> None:
         self.console = console
         self.prefix = prefix
-        self.secrets = [secret for secret in secrets if secret]
+        self.name = name
+        self.masker = secrets if isinstance(secrets, Masker) else Masker(secrets)
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("w", encoding="utf-8")
-        self._section: _Section | None = None
+        self._sections: list[bool] = []
+        self._pending = ""
         self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def secrets(self) -> list[str]:
+        """The values this log masks, longest first."""
+        return self.masker.secrets
 
     def __call__(self, chunk: str) -> None:
-        chunk = mask(chunk, self.secrets)
         with self._lock:
-            plain, shown = self._render(chunk)
-            self._file.write(plain)
-            self._file.flush()
-        if shown and not self.console.quiet:
-            self.console.write(shown)
+            text = self._pending + chunk
+            cut = text.rfind("\n") + 1
+            self._pending = text[cut:]
+            if cut:
+                self._write(text[:cut].splitlines())
 
-    def _render(self, chunk: str) -> tuple[str, str]:
+    def _write(self, lines: list[str]) -> None:
+        plain, shown = self._render(lines)
+        if self._closed:
+            return
+        self._file.write(plain)
+        self._file.flush()
+        if shown and not self.console.quiet:
+            self.console._emit(shown)
+
+    def _render(self, lines: list[str]) -> tuple[str, str]:
         plain: list[str] = []
         shown: list[str] = []
         colour = self.console.colour
-        for line in chunk.splitlines():
+        for line in lines:
+            text, coloured = self.masker.line(line)
             marker = SECTION.search(line)
             if marker:
-                kind, _, options, header = marker.groups()
-                if kind == "start":
-                    self._section = _Section("collapsed=true" in (options or ""))
-                    title = ANSI.sub("", header).strip() or marker.group(2)
-                    plain.append(f"> {title}")
-                    shown.append(paint(f"> {title}", 1, colour))
-                else:
-                    self._section = None
+                self._section(marker, plain, shown)
                 continue
-            text = ANSI.sub("", line).replace("\r", "")
             plain.append(text)
-            if self._section is None or not self._section.collapsed:
-                shown.append(line if colour else text)
+            if not self._folded():
+                shown.append(coloured if colour else text)
         plain_text = "".join(f"{line}\n" for line in plain)
-        shown_text = "".join(f"{self.prefix}{line}\n" for line in shown)
-        if colour and shown_text:
-            shown_text = shown_text.replace("\n", "\x1b[0m\n")
+        end = "\x1b[0m\n" if colour else "\n"
+        shown_text = "".join(f"{self.prefix}{line}{end}" for line in shown)
         return plain_text, shown_text
+
+    def _section(self, marker: re.Match[str], plain: list[str], shown: list[str]) -> None:
+        kind, _, name, options, rest = marker.groups()
+        rest_plain, rest_shown = self.masker.line(rest)
+        if kind == "end":
+            if self._sections:
+                self._sections.pop()
+            if rest_plain.strip():
+                plain.append(rest_plain)
+                if not self._folded():
+                    shown.append(rest_shown if self.console.colour else rest_plain)
+            return
+        title = rest_plain.strip() or self.masker.mask(name)
+        hidden = self._folded()
+        self._sections.append("collapsed=true" in (options or ""))
+        plain.append(f"> {title}")
+        if not hidden:
+            folded = " (folded)" if self._folded() else ""
+            shown.append(paint(f"> {title}{folded}", 1, self.console.colour))
+
+    def _folded(self) -> bool:
+        return any(self._sections) and not self.console.verbose
 
     def note(self, message: str) -> None:
         """A line from minirunner itself about this job."""
@@ -168,6 +270,13 @@ class JobLog:
         return lines[-count:]
 
     def close(self) -> None:
-        """Close the log file."""
+        """Write what is left of an unfinished line and close the log file."""
         with self._lock:
+            if self._closed:
+                return
+            if self._pending:
+                pending, self._pending = self._pending, ""
+                self._write([pending])
+            self._closed = True
             self._file.close()
+        self.console.job_finished(self.name)

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import io
 import json
+import shutil
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from minirunner.output import STATUS_COLOURS, Console, paint
+from minirunner.output import STATUS_COLOURS, Console, is_terminal, paint
+
+TAIL_LINES = 10
+LABELS = {"success": "passed"}
+# The order the totals line lists them in.
+LABEL_ORDER = ("passed", "failed", "allowed to fail", "skipped", "manual", "canceled")
 
 
 @dataclass(frozen=True)
@@ -25,10 +33,11 @@ class JobResult:
 
     @property
     def label(self) -> str:
-        """The status as the summary shows it."""
+        """The status as the summary shows it: passed, failed, allowed to fail,
+        skipped, manual or canceled."""
         if self.status == "failed" and self.allow_failure:
             return "allowed to fail"
-        return self.status
+        return LABELS.get(self.status, self.status)
 
     @property
     def blocks(self) -> bool:
@@ -38,12 +47,13 @@ class JobResult:
 
 @dataclass(frozen=True)
 class PipelineResult:
-    """The run as a whole."""
+    """The run as a whole; `snapshot` says which files the jobs ran on."""
 
     pipeline_id: int
     jobs: tuple[JobResult, ...]
     interrupted: int | None = None
     snapshot: str = ""
+    duration_s: float = 0.0
 
     @property
     def status(self) -> str:
@@ -51,6 +61,17 @@ class PipelineResult:
         if self.interrupted or any(job.blocks for job in self.jobs):
             return "failed"
         return "success"
+
+    @property
+    def label(self) -> str:
+        """passed, passed with warnings, failed or canceled, as GitLab shows it."""
+        if self.interrupted:
+            return "canceled"
+        if self.status == "failed":
+            return "failed"
+        if any(job.label == "allowed to fail" for job in self.jobs):
+            return "passed with warnings"
+        return "passed"
 
 
 def write_report(result: PipelineResult, path: Path) -> None:
@@ -83,42 +104,105 @@ def format_duration(seconds: float) -> str:
 
 
 def print_summary(
-    console: Console, result: PipelineResult, tail_lines: int = 5
+    console: Console, result: PipelineResult, tail_lines: int = TAIL_LINES
 ) -> None:
-    """A table of the jobs, the last lines of failed jobs, and the pipeline status."""
-    jobs = result.jobs
-    if not jobs:
-        return
-    name_width = max(len("job"), *(len(job.name) for job in jobs))
-    stage_width = max(len("stage"), *(len(job.stage) for job in jobs))
-    colour = console.colour
-    lines = [
-        "",
-        f"{'job':<{name_width}}  {'stage':<{stage_width}}  {'status':<15}  time",
+    """A table of the jobs, the last lines of failed jobs, and the pipeline status.
+
+    On a terminal the table is drawn with rich; elsewhere it is plain columns.
+    """
+    if result.jobs:
+        rich = is_terminal(console.stream)
+        table = rich_table(result, console.colour) if rich else plain_table(result)
+        console.write("\n" + table)
+        for job in result.jobs:
+            if job.status == "failed" and job.log is not None:
+                console.write(failure(job, tail_lines, console.colour))
+    console.write("\n" + pipeline_line(result, console.colour) + "\n")
+
+
+def plain_table(result: PipelineResult) -> str:
+    """Left-aligned columns: job, stage, status, duration."""
+    rows = [("job", "stage", "status", "duration")] + [
+        (job.name, job.stage, job.label, duration(job)) for job in result.jobs
     ]
-    for job in jobs:
-        label = paint(f"{job.label:<15}", STATUS_COLOURS.get(job.label, 0), colour)
-        duration = format_duration(job.duration_s) if job.duration_s else "-"
-        lines.append(
-            f"{job.name:<{name_width}}  {job.stage:<{stage_width}}  {label}  {duration}"
-        )
-    for job in jobs:
-        if job.status != "failed" or job.log is None:
-            continue
-        lines.append("")
-        lines.append(paint(f"{job.name} failed: {job.message or ''}", 31, colour))
-        lines.extend(f"  {line}" for line in read_tail(job.log, tail_lines))
-        lines.append(f"  full log: {job.log}")
-    status = result.status
-    if result.interrupted:
-        status = "canceled"
-    lines.append("")
-    lines.append(
-        f"Pipeline #{result.pipeline_id} "
-        + paint(status, STATUS_COLOURS.get(status, 0), colour)
-        + (f" ({result.snapshot})" if result.snapshot else "")
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    return "".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        + f"  {row[3]}\n"
+        for row in rows
     )
-    console.write("\n".join(lines) + "\n")
+
+
+def rich_table(result: PipelineResult, colour: bool) -> str:
+    """The same table drawn by rich, with each status in its colour."""
+    from rich import box
+    from rich.console import Console as RichConsole
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
+    table.add_column("job", style="bold")
+    table.add_column("stage")
+    table.add_column("status")
+    table.add_column("duration", justify="right")
+    for job in result.jobs:
+        style = RICH_STYLES.get(job.label, "")
+        table.add_row(job.name, job.stage, f"[{style}]{job.label}[/]", duration(job))
+    buffer = io.StringIO()
+    width = shutil.get_terminal_size((100, 24)).columns
+    RichConsole(
+        file=buffer,
+        force_terminal=colour,
+        color_system="auto" if colour else None,
+        width=width,
+    ).print(table)
+    return buffer.getvalue()
+
+
+RICH_STYLES = {
+    "passed": "green",
+    "failed": "bold red",
+    "allowed to fail": "yellow",
+    "skipped": "dim",
+    "manual": "dim",
+    "canceled": "magenta",
+}
+
+
+def duration(job: JobResult) -> str:
+    """The job's duration, or `-` for a job that did not run."""
+    return format_duration(job.duration_s) if job.duration_s else "-"
+
+
+def failure(job: JobResult, tail_lines: int, colour: bool) -> str:
+    """A failed job's reason, the last lines of its log, and where the log is."""
+    title = f"{job.name} failed"
+    if job.allow_failure:
+        title += " (allowed to fail)"
+    if job.message:
+        title += f": {job.message}"
+    lines = ["", paint(title, 33 if job.allow_failure else 31, colour)]
+    assert job.log is not None
+    lines.extend(f"  {line}" for line in read_tail(job.log, tail_lines))
+    lines.append(f"  full log: {job.log}")
+    return "\n".join(lines) + "\n"
+
+
+def pipeline_line(result: PipelineResult, colour: bool) -> str:
+    """`Pipeline #3 passed in 4.2s: 2 passed, 1 skipped (commit 1a2b3c4d)`."""
+    label = result.label
+    text = f"Pipeline #{result.pipeline_id} " + paint(
+        label, STATUS_COLOURS.get(label, 0), colour
+    )
+    if result.duration_s:
+        text += f" in {format_duration(result.duration_s)}"
+    counts = Counter(job.label for job in result.jobs)
+    if counts:
+        text += ": " + ", ".join(
+            f"{counts[name]} {name}" for name in LABEL_ORDER if counts[name]
+        )
+    if result.snapshot:
+        text += f" ({result.snapshot})"
+    return text
 
 
 def read_tail(path: Path, count: int) -> Sequence[str]:

@@ -131,7 +131,6 @@ def test_every_keyword_of_a_job(tmp_path: Path) -> None:
         variables=frozen_map(
             {"TARGET": Variable("production"), "RAW": Variable("$HOME", expand=False)}
         ),
-        only=Refs(refs=("branches", "tags")),
         when="delayed",
         start_in="30 minutes",
         allow_failure=False,
@@ -210,7 +209,6 @@ def test_defaults_of_a_plain_job(tmp_path: Path) -> None:
         name="job",
         stage="test",
         script=("echo a", "echo b"),
-        only=Refs(refs=("branches", "tags")),
         location=Location(".gitlab-ci.yml", 1),
     )
 
@@ -288,9 +286,12 @@ def test_only_and_except_forms(tmp_path: Path) -> None:
     ]
 
 
-def test_workflow_rules_drop_the_default_only(tmp_path: Path) -> None:
-    text = "workflow:\n  rules:\n    - when: always\njob:\n  script: echo\n"
-    assert load(tmp_path, text).jobs[0].only is None
+def test_only_left_out_stays_unset(tmp_path: Path) -> None:
+    # The implicit `only: [branches, tags]` (dropped under workflow:rules) is
+    # applied when rules are evaluated, where it can be explained as implicit.
+    text = "job:\n  script: echo\n  except: [tags]\n"
+    job = load(tmp_path, text).jobs[0]
+    assert (job.only, job.except_) == (None, Refs(refs=("tags",)))
 
 
 @pytest.mark.parametrize(

@@ -60,9 +60,10 @@ def test_two_thousand_jobs_load_well_under_a_second(tmp_path: Path) -> None:
     tree = DirectoryTree(tmp_path)
     timings = []
     for _ in range(3):
-        start = time.perf_counter()
+        # CPU time, so that other work on a busy machine does not count.
+        start = time.process_time()
         config = load_config(tree)
-        timings.append(time.perf_counter() - start)
+        timings.append(time.process_time() - start)
     assert len(config.jobs) == JOBS
     assert config.jobs[-1].script == ("echo setup", "echo more", f"echo {JOBS - 1}")
     assert len(config.jobs[0].rules or ()) == 3

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import docker
@@ -125,6 +125,39 @@ def test_a_job_runs_its_script_in_the_image_at_the_project_dir(
         echoed('echo "who=$WHO"'),
         "who=world",
     ]
+
+
+@pytest.mark.docker
+def test_jobs_at_once_each_have_their_own_localhost(
+    docker_client: docker.DockerClient, make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    require_image(docker_client, PYTHON_IMAGE)
+    made = make_harness(docker_client, make_repo, tmp_path)
+    job = python_job(
+        "python3 -c 'import socket, time; s = socket.socket(); "
+        's.bind(("127.0.0.1", 8000)); s.listen(); time.sleep(2); print("bound")\'',
+    )
+    logs: list[list[str]] = [[], []]
+    requests = [replace(made.request(job), emit=log.append) for log in logs]
+    outcomes: list[JobOutcome] = []
+    try:
+        threads = [
+            threading.Thread(
+                target=lambda request: outcomes.append(made.executor.run(request)),
+                args=(request,),
+            )
+            for request in requests
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        made.executor.close()
+
+    assert outcomes == [JobOutcome("success", 0)] * 2
+    assert [log[-1] for log in logs] == ["bound\n", "bound\n"]
+    assert labelled(docker_client, made.executor.run_id) == NOTHING
 
 
 @pytest.mark.docker
@@ -345,6 +378,26 @@ def test_a_docker_cli_job_uses_the_engine_instead_of_dind(
     assert harness.log[3] == docker_client.version()["Version"]
     assert harness.log[7] == str(len("from the repository\n"))
     assert harness.log[-1] == "unix:///var/run/docker.sock"
+
+
+@pytest.mark.docker
+def test_an_image_without_a_shell_fails_the_job_in_one_line(
+    harness: Harness, docker_client: docker.DockerClient
+) -> None:
+    require_image(docker_client, REGISTRY_IMAGE)
+    job = Job(
+        name="no-shell",
+        stage="test",
+        image=Image(REGISTRY_IMAGE, entrypoint=("",)),
+        script=("true",),
+    )
+
+    outcome = harness.run(job)
+
+    assert (outcome.status, outcome.exit_code) == ("failed", None)
+    assert outcome.message is not None
+    assert outcome.message.startswith("the job's container did not start: ")
+    assert '"sh": executable file not found' in outcome.message
 
 
 @pytest.mark.docker

@@ -77,7 +77,6 @@ def _drafts(
     data: dict[Any, Any],
     locs: Locs,
     defaults: Defaults,
-    workflow_rules: bool,
     warnings: list[str],
 ) -> list[Draft]:
     drafts = []
@@ -110,7 +109,7 @@ def _drafts(
                 line=site.line,
                 job=name[:40] + "...",
             )
-        drafts.append(build_job(name, raw, site, defaults, workflow_rules, warnings))
+        drafts.append(build_job(name, raw, site, defaults, warnings))
     return drafts
 
 
@@ -135,7 +134,7 @@ def build_config(
         top_site("workflow", locs), data.get("workflow"), notes
     )
     defaults = _defaults(data, locs)
-    drafts = _drafts(data, locs, defaults, workflow.rules is not None, notes)
+    drafts = _drafts(data, locs, defaults, notes)
     check_visible(drafts, path)
     drafts = expand_parallel(drafts)
     check_stages(drafts, stages)

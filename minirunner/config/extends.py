@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from minirunner.config.lines import KeyLoc
+from minirunner.config.lines import KeyLoc, Lines
 from minirunner.config.merge import Locs, deep_merge
 from minirunner.config.values import job_site
 
@@ -73,20 +73,19 @@ class _Extender:
         if parents is None or key in self.done:
             return self.data[key]
         merged: dict[Any, Any] = {}
-        keywords: dict[str, tuple[str, int]] = {}
+        inherited: list[Lines] = []
         for name in parents:
             merged = deep_merge(merged, self.resolve(name))
             parent_loc = self.locs.get(name)
             if parent_loc is not None:
-                keywords.update(parent_loc.keywords)
+                inherited.insert(0, parent_loc.keywords)
         result = deep_merge(merged, self.data[key])
         self.data[key] = result
         self.done.add(key)
         loc = self.locs.get(str(key))
         if loc is not None:
-            self.locs[str(key)] = KeyLoc(
-                loc.file, loc.line, {**keywords, **loc.keywords}
-            )
+            keywords = loc.keywords.over(*inherited)
+            self.locs[str(key)] = KeyLoc(loc.file, loc.line, keywords)
         return result
 
 

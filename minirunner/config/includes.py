@@ -11,19 +11,20 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from minirunner.config.globs import matching_files
-from minirunner.config.includemap import PROJECT_FILE, TEMPLATES_DIR
+from minirunner.config.includemap import TEMPLATES_DIR
 from minirunner.config.includerules import rules_pass
 from minirunner.config.inputs import interpolate
 from minirunner.config.merge import Locs, deep_merge, merge_locs
+from minirunner.config.offline import Offline, Source
 from minirunner.config.values import Site, check_keys, type_name
 from minirunner.config.yamlfile import Document, parse_document
-from minirunner.errors import ConfigError, IncludeUnavailable
+from minirunner.errors import ConfigError
 from minirunner.sourcetree import SourceTree
 
 MAX_INCLUDES = 150
@@ -32,18 +33,6 @@ _ENTRY_KEYS = frozenset({*KINDS, "file", "inputs", "with", "job", "ref", "rules"
 _YAML_NAME = re.compile(r".+\.(yml|yaml)$", re.IGNORECASE)
 _URL = re.compile(r"^https?://", re.IGNORECASE)
 _VARIABLE = re.compile(r"\$([a-zA-Z_][a-zA-Z0-9_]*)|\$\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
-
-Project = tuple[str, str | None]
-
-
-@dataclass(frozen=True)
-class Source:
-    """A file to load: its name in messages, an identity for cycles, its bytes."""
-
-    name: str
-    identity: tuple[str, ...]
-    read: Callable[[], bytes]
-    project: Project | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +71,7 @@ class _Includes:
         self.variables = variables
         self.include_map = include_map
         self.tree_root = tree_root
+        self.offline = Offline(tree, include_map, tree_root)
         self.count = 0
         self.files: list[str] = []
         self.warnings: list[str] = []
@@ -195,16 +185,27 @@ class _Includes:
         if kind == "template":
             name = self.text(entry["template"], f"{path}:template", site)
             templates = self.include_map.get(TEMPLATES_DIR)
-            if templates and self.mapped_exists(os.path.join(templates, name)):
-                target = os.path.join(templates, name)
-                return [(self.mapped(target, None, path, site), inputs)]
+            explicit = f"template:{name}" in self.include_map
+            target = os.path.join(templates or "", name)
+            if templates and not explicit and self.offline.exists(target):
+                return [(self.offline.source(target, None, path, site), inputs)]
             return [
-                (self.lookup("template", entry["template"], name, path, site), inputs)
+                (
+                    self.offline.lookup(
+                        "template", entry["template"], name, path, site
+                    ),
+                    inputs,
+                )
             ]
         if kind == "remote":
             url = self.text(entry["remote"], f"{path}:remote", site)
             self.check_extension(url, path, site)
-            return [(self.lookup("remote", entry["remote"], url, path, site), inputs)]
+            return [
+                (
+                    self.offline.lookup("remote", entry["remote"], url, path, site),
+                    inputs,
+                )
+            ]
         if kind == "component":
             return [(self.component(entry, path, site), inputs)]
         job = entry.get("job")
@@ -215,7 +216,7 @@ class _Includes:
         artifact = self.text(entry["artifact"], f"{path}:artifact", site)
         raw = f"{job}:{entry['artifact']}"
         expanded = f"{expand_variables(str(job), self.variables)}:{artifact}"
-        return [(self.lookup("artifact", raw, expanded, path, site), inputs)]
+        return [(self.offline.lookup("artifact", raw, expanded, path, site), inputs)]
 
     def text(self, value: Any, path: str, site: Site) -> str:
         if not isinstance(value, str):
@@ -283,7 +284,7 @@ class _Includes:
             expanded = f"{project}:{file}" + (f"@{ref}" if ref else "")
             bare = f"{project}:{file.lstrip('/')}"
             alternatives = [expanded, bare + (f"@{ref}" if ref else ""), bare]
-            source = self.lookup(
+            source = self.offline.lookup(
                 "project", raw, expanded, path, site, alternatives, (project, ref)
             )
             found.append((source, inputs))
@@ -295,68 +296,9 @@ class _Includes:
         unversioned = address.rsplit("@", 1)[0]
         project = unversioned.rsplit("/", 1)[0]
         version = address.rsplit("@", 1)[1] if "@" in address else None
-        return self.lookup(
+        return self.offline.lookup(
             "component", raw, address, path, site, [unversioned], (project, version)
         )
-
-    def lookup(
-        self,
-        kind: str,
-        raw: Any,
-        expanded: str,
-        path: str,
-        site: Site,
-        alternatives: list[str] | None = None,
-        project: Project | None = None,
-    ) -> Source:
-        """The mapped stand-in of an include, or IncludeUnavailable."""
-        candidates = [str(raw), expanded, *(alternatives or [])]
-        for candidate in candidates:
-            target = self.include_map.get(f"{kind}:{candidate}")
-            if target:
-                return self.mapped(target, project, path, site)
-        file, line = site.where(path)
-        hint = f' (or set "{TEMPLATES_DIR}")' if kind == "template" else ""
-        shown = f"'{raw}'" + (f" ('{expanded}')" if expanded != str(raw) else "")
-        raise IncludeUnavailable(
-            f"include {kind} {shown} cannot be fetched offline: map "
-            f'"{kind}:{raw}" to a local file in {PROJECT_FILE}{hint}',
-            file=file,
-            line=line,
-            keyword="include",
-        )
-
-    def mapped_path(self, target: str) -> Path | None:
-        if os.path.isabs(target):
-            return Path(target)
-        if self.tree_root is not None:
-            return self.tree_root / target
-        return None
-
-    def mapped_exists(self, target: str) -> bool:
-        full = self.mapped_path(target)
-        return full.is_file() if full is not None else self.tree.is_file(target)
-
-    def mapped(
-        self, target: str, project: Project | None, path: str, site: Site
-    ) -> Source:
-        full = self.mapped_path(target)
-        if full is None:
-            if not self.tree.is_file(target):
-                raise site.error(path, f"mapped file `{target}` does not exist")
-            tree = self.tree
-            return Source(
-                target, ("mapped", target), lambda: tree.read_bytes(target), project
-            )
-        if not full.is_file():
-            raise site.error(path, f"mapped file `{full}` does not exist")
-        name = str(full)
-        if self.tree_root is not None:
-            try:
-                name = full.resolve().relative_to(self.tree_root.resolve()).as_posix()
-            except ValueError:
-                pass
-        return Source(name, ("mapped", str(full.resolve())), full.read_bytes, project)
 
 
 def _entries(raw: Any, site: Site) -> list[Any]:

@@ -10,7 +10,7 @@ from typing import Any
 from minirunner.config import conditions, records, relations
 from minirunner.config import keywords as kw
 from minirunner.config.durations import MONTH, WEEK
-from minirunner.config.model import Job, Location, Refs, Retry, Trigger, frozen_map
+from minirunner.config.model import Job, Location, Retry, Trigger, frozen_map
 from minirunner.config.relations import Matrix, NeedSpec
 from minirunner.config.values import (
     Site,
@@ -174,7 +174,6 @@ def build_job(
     raw: dict[Any, Any],
     site: Site,
     defaults: Defaults,
-    workflow_rules: bool,
     warnings: list[str],
 ) -> Draft:
     """Validate a job's keywords and build its record."""
@@ -222,9 +221,6 @@ def build_job(
     rules = conditions.rules(site, "rules", raw.get("rules"), warnings)
     only = conditions.policy(site, "only", raw.get("only"), only=True)
     except_ = conditions.policy(site, "except", raw.get("except"), only=False)
-    if only is None and not has_rules and not workflow_rules:
-        # Entry::Policy::DEFAULT_ONLY, dropped when rules or workflow:rules exist.
-        only = Refs(refs=conditions.DEFAULT_ONLY_REFS)
     script: tuple[str, ...] = ()
     if not bridge and "run" not in raw:
         script = commands(site, "script", raw.get("script"), required=True)

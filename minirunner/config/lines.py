@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,16 +16,47 @@ from minirunner.config.yamlnodes import CONVERTERS, MERGE_TAG, REFERENCE_TAG, li
 LINE_DEPTH = 3
 
 
+class Lines(Mapping[str, tuple[str, int]]):
+    """The lines of the keys inside a top-level key, read on first use.
+
+    Keys are "kw", "kw:sub" and "kw[index]"; values are (file, line). Sources
+    are YAML nodes, the first one winning, as after a merge or `extends`.
+    """
+
+    def __init__(self, sources: tuple[tuple[str, Node], ...] = ()) -> None:
+        self.sources = sources
+        self._table: dict[str, tuple[str, int]] | None = None
+
+    def _load(self) -> dict[str, tuple[str, int]]:
+        if self._table is None:
+            table: dict[str, tuple[str, int]] = {}
+            for file, node in reversed(self.sources):
+                _inner_lines(node, "", file, table)
+            self._table = table
+        return self._table
+
+    def __getitem__(self, key: str) -> tuple[str, int]:
+        return self._load()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._load())
+
+    def __len__(self) -> int:
+        return len(self._load())
+
+    def over(self, *others: Lines) -> Lines:
+        """These lines first, then the others' (in their order)."""
+        sources = self.sources + tuple(s for other in others for s in other.sources)
+        return Lines(sources)
+
+
 @dataclass(frozen=True)
 class KeyLoc:
-    """Where a top-level key stands, with the lines of the keys inside it.
-
-    `keywords` maps "kw", "kw:sub" and "kw[index]" to the file and line.
-    """
+    """Where a top-level key stands, with the lines of the keys inside it."""
 
     file: str
     line: int
-    keywords: dict[str, tuple[str, int]] = field(default_factory=dict)
+    keywords: Lines = field(default_factory=Lines)
 
 
 def _key_text(key: Any) -> str:
@@ -83,8 +115,7 @@ def locations(node: Node, content: dict[Any, Any], file: str) -> dict[str, KeyLo
     for key_node, value_node in node.value:
         if key_node.__class__ is not ScalarNode or key_node.tag == MERGE_TAG:
             continue
-        keywords: dict[str, tuple[str, int]] = {}
-        _inner_lines(value_node, "", file, keywords)
+        keywords = Lines(((file, value_node),))
         locs[_key_label(key_node)] = KeyLoc(file, line_of(key_node), keywords)
     for key in content:
         name = _key_text(key)

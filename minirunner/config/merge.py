@@ -37,5 +37,5 @@ def merge_locs(base: Locs, override: Locs) -> Locs:
         if old is None:
             result[key] = loc
         else:
-            result[key] = KeyLoc(loc.file, loc.line, {**old.keywords, **loc.keywords})
+            result[key] = KeyLoc(loc.file, loc.line, loc.keywords.over(old.keywords))
     return result

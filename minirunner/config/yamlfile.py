@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from minirunner.config.lines import KeyLoc, locations
-from minirunner.config.yamlnodes import Builder, fail, line_of, measure
+from minirunner.config.yamlnodes import STR_TAG, Builder, fail, line_of, measure
 from minirunner.errors import ConfigError
 
 try:
@@ -18,6 +18,8 @@ except ImportError:  # PyYAML built without libyaml
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
+SEQ_TAG = "tag:yaml.org,2002:seq"
+MAP_TAG = "tag:yaml.org,2002:map"
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ class _Composer(_BaseLoader):
     _tags: dict[str, str] = {}
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is ScalarNode and implicit[0]:
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return STR_TAG
             tag = self._tags.get(value)
             if tag is None:
                 tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
@@ -49,7 +53,14 @@ class _Composer(_BaseLoader):
                     self._tags.clear()
                 self._tags[value] = tag
             return tag
-        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+        return SEQ_TAG if kind is SequenceNode else MAP_TAG
+
+    # No path resolvers are registered: skip their bookkeeping per node.
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
 
 
 def _decode(data: bytes, file: str) -> str:

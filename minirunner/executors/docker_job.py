@@ -29,7 +29,7 @@ from minirunner.executors.docker_archive import (
 )
 from minirunner.executors.docker_command import container_command, job_outcome
 from minirunner.executors.docker_probe import PROBE_IMAGE, probe_ports
-from minirunner.executors.docker_run import run_container
+from minirunner.executors.docker_run import StartFailed, run_container
 from minirunner.executors.docker_services import (
     StartedService,
     create_service,
@@ -108,17 +108,22 @@ class DockerJob:
         if request.cancel.is_set():
             return JobOutcome("canceled", None, "canceled")
         remaining = deadline - time.monotonic()
-        result = (
-            run_container(
-                self.api,
-                main,
-                emit=request.emit,
-                timeout_s=remaining,
-                cancel=request.cancel,
+        try:
+            result = (
+                run_container(
+                    self.api,
+                    main,
+                    emit=request.emit,
+                    timeout_s=remaining,
+                    cancel=request.cancel,
+                )
+                if remaining > 0
+                else ProcessResult(None, timed_out=True)
             )
-            if remaining > 0
-            else ProcessResult(None, timed_out=True)
-        )
+        except StartFailed as error:
+            return JobOutcome(
+                "failed", None, f"the job's container did not start: {error}"
+            )
         outcome = job_outcome(result, request.timeout_s)
 
         if job.after_script and not request.abort.is_set():
@@ -339,13 +344,17 @@ class DockerJob:
     ) -> None:
         self.note("Running after_script")
         container = self._create(image, self.job.after_script, env, "after", user)
-        result = run_container(
-            self.api,
-            container,
-            emit=self.request.emit,
-            timeout_s=AFTER_SCRIPT_TIMEOUT_S,
-            cancel=self.request.abort,
-        )
+        try:
+            result = run_container(
+                self.api,
+                container,
+                emit=self.request.emit,
+                timeout_s=AFTER_SCRIPT_TIMEOUT_S,
+                cancel=self.request.abort,
+            )
+        except StartFailed as error:
+            self.note(f"WARNING: after_script's container did not start: {error}")
+            return
         if result.exit_code not in (0, None) or result.timed_out:
             self.note("WARNING: after_script failed, but the job goes on")
 

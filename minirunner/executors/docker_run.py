@@ -16,6 +16,10 @@ if TYPE_CHECKING:
 POLL_S = 0.1
 
 
+class StartFailed(Exception):
+    """The engine could not start a container; the message says why."""
+
+
 class LineBuffer:
     """Collects chunks of output and hands whole lines to a sink."""
 
@@ -46,8 +50,16 @@ def run_container(
     timeout_s: float,
     cancel: threading.Event,
 ) -> ProcessResult:
-    """Start `container`, stream its output and wait; kill it on timeout or cancel."""
-    api.start(container)
+    """Start `container`, stream its output and wait; kill it on timeout or cancel.
+
+    Raises StartFailed when the engine cannot start it (no `sh` in the image).
+    """
+    import docker
+
+    try:
+        api.start(container)
+    except docker.errors.APIError as error:
+        raise StartFailed(_one_line(error.explanation or str(error))) from error
     # From the start of the container and until it stops, whenever it is called.
     stream: CancellableStream = api.logs(
         container, stdout=True, stderr=True, stream=True, follow=True
@@ -97,3 +109,7 @@ def _pump(stream: CancellableStream, emit: LineSink) -> None:
     finally:
         stream.close()
         lines.flush()
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
