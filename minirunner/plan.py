@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from minirunner.config.model import Config, Job, Need, Variable
@@ -75,17 +75,56 @@ def global_variables_for(job: Job, config: Config) -> dict[str, Variable]:
     return {key: value for key, value in config.variables.items() if key in names}
 
 
+class RuleView(Mapping[str, str]):
+    """What a rules expression may read, expanded only when it is read.
+
+    The file's variables form one layer, merged by name before expansion, as
+    GitLab merges them; the user's variables come last and win. A predefined
+    variable that neither layer redefines is read as it is; anything else
+    resolves the whole set once. Most expressions read only predefined
+    variables, so planning thousands of jobs stays fast.
+    """
+
+    def __init__(
+        self,
+        pipeline: Mapping[str, str],
+        yaml: Mapping[str, Variable],
+        user: Mapping[str, str],
+    ) -> None:
+        self._pipeline = pipeline
+        self._layers = (pipeline, yaml, user)
+        self._redefined = yaml.keys() | user.keys()
+        self._resolved: dict[str, str] | None = None
+
+    def _all(self) -> dict[str, str]:
+        if self._resolved is None:
+            self._resolved = resolve(self._layers)
+        return self._resolved
+
+    def __getitem__(self, name: str) -> str:
+        if name not in self._redefined and self._resolved is None:
+            return self._pipeline[name]
+        return self._all()[name]
+
+    def __contains__(self, name: object) -> bool:
+        if name not in self._redefined and self._resolved is None:
+            return name in self._pipeline
+        return name in self._all()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
 def rule_variables(
     pipeline: Mapping[str, str],
     yaml: Mapping[str, Variable],
     user: Mapping[str, str],
-) -> dict[str, str]:
-    """What a rules expression may read, expanded.
-
-    The file's variables form one layer, merged by name before expansion, as
-    GitLab merges them; the user's variables come last and win.
-    """
-    return resolve([pipeline, yaml, user])
+) -> Mapping[str, str]:
+    """What a rules expression may read (see RuleView)."""
+    return RuleView(pipeline, yaml, user)
 
 
 def job_identity(job: Job) -> dict[str, str]:
@@ -126,7 +165,7 @@ def make_plan(
         decision = decide_job(
             job,
             _with_variables(inputs, view),
-            view,
+            {},
             workflow_has_rules=config.workflow.rules is not None,
         )
         if not decision.included:

@@ -117,7 +117,9 @@ def decide_job(
     `workflow_has_rules` must say whether the configuration has
     `workflow:rules`: it removes the implicit `only: [branches, tags]`.
     """
-    variables = {**inputs.variables, **job_variables}
+    variables = (
+        {**inputs.variables, **job_variables} if job_variables else inputs.variables
+    )
     try:
         if job.rules is not None:
             return _by_rules(job, job.rules, inputs, variables)
