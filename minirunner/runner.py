@@ -18,9 +18,9 @@ from pathlib import Path
 from types import FrameType
 
 from minirunner import artifacts, cache
+from minirunner.config.durations import parse_duration
 from minirunner.config.model import Variable
 from minirunner.context import Context
-from minirunner.durations import parse_duration
 from minirunner.errors import MinirunnerError, UsageError
 from minirunner.executors import make_executor
 from minirunner.executors.base import Executor, JobOutcome, JobRequest
