@@ -145,7 +145,7 @@ class PipelineRun:
         self._lock = threading.Lock()
         self.stored: dict[str, artifacts.StoredArtifacts] = {}
 
-    def run(self) -> PipelineResult:
+    def run(self, *, install_signals: bool = True) -> PipelineResult:
         """Run the chosen jobs in GitLab's order; always clean up."""
         chosen = select_jobs(self.plan, self.settings)
         named = set(self.settings.jobs)
@@ -156,7 +156,7 @@ class PipelineRun:
         workspace = Path(tempfile.mkdtemp(prefix=f"minirunner-{self.run_id}-"))
         try:
             with (
-                self._signals(),
+                self._signals(install_signals),
                 ThreadPoolExecutor(
                     max_workers=max(1, self.settings.concurrency)
                 ) as pool,
@@ -211,6 +211,8 @@ class PipelineRun:
         job = planned.job
         started = time.monotonic()
         log_path = self.run_dir / f"{self._log_name(job.name)}.log"
+        if job.trigger is not None:
+            return self._run_trigger(planned, workspace, log_path, started)
         executor = self._executor_for(planned)
         folder = Path(tempfile.mkdtemp(prefix="job-", dir=workspace))
         sources = self._artifact_sources(planned)
@@ -269,6 +271,103 @@ class PipelineRun:
             time.monotonic() - started,
             log_path,
             outcome.message,
+        )
+
+    def _run_trigger(
+        self, planned: PlannedJob, workspace: Path, log_path: Path, started: float
+    ) -> JobResult:
+        """Run a local child pipeline as GitLab's `trigger:include` does.
+
+        The child gets the trigger job's variables as pipeline variables and
+        CI_PIPELINE_SOURCE `parent_pipeline`. With `strategy: depend` the trigger
+        job takes the child's status; without, it succeeds once the child exists.
+        A multi-project trigger cannot run offline and is skipped.
+        """
+        job = planned.job
+        trigger = job.trigger
+        assert trigger is not None
+        log = self.console.job_log(job.name, log_path, [])
+        try:
+            if trigger.project or not (trigger.include or trigger.external):
+                target = trigger.project or "another project"
+                log.note(
+                    f"Skipped: a multi-project trigger of {target} cannot run here"
+                )
+                return self._result(planned, "skipped", None, started, log_path)
+            child = self._child_run(planned, workspace)
+            log.note(f"Child pipeline: {len(child.jobs)} jobs, {child.status}")
+            status = "success"
+            if trigger.strategy == "depend":
+                status = child.status
+            return self._result(planned, status, None, started, log_path)
+        except MinirunnerError as error:
+            log.note(f"ERROR: {error.format_message()}")
+            return self._result(
+                planned, "failed", None, started, log_path, error.format_message()
+            )
+        finally:
+            log.close()
+
+    def _child_run(self, planned: PlannedJob, workspace: Path) -> PipelineResult:
+        from minirunner.config import load_child_config, load_include_map
+        from minirunner.plan import make_plan
+
+        job = planned.job
+        assert job.trigger is not None
+        parent_env = self.environment(planned)
+        forwarded = {key: parent_env[key] for key in yaml_variables(planned, self.plan)}
+        variables = {**self.context.variables, "CI_PIPELINE_SOURCE": "parent_pipeline"}
+        config = load_child_config(
+            self.context.tree,
+            job.trigger,
+            job.name,
+            include_variables={**variables, **forwarded},
+            include_map=load_include_map(self.context.root),
+            tree_root=self.context.root,
+        )
+        inputs = replace(self.context.inputs, source="parent_pipeline")
+        user = {**forwarded, **self.context.options.variables}
+        options = replace(self.context.options, variables=user)
+        context = replace(
+            self.context,
+            config=config,
+            inputs=inputs,
+            variables=variables,
+            options=options,
+        )
+        plan = make_plan(config, inputs, variables, user)
+        child_dir = self.run_dir / f"{self._log_name(job.name)}-child"
+        child_dir.mkdir()
+        run = PipelineRun(
+            context,
+            plan,
+            replace(self.settings, jobs=()),
+            self.console,
+            self.run_id,
+            child_dir,
+            registry=self.registry,
+        )
+        run.cancel, run.abort = self.cancel, self.abort
+        return run.run(install_signals=False)
+
+    def _result(
+        self,
+        planned: PlannedJob,
+        status: str,
+        exit_code: int | None,
+        started: float,
+        log_path: Path,
+        message: str | None = None,
+    ) -> JobResult:
+        return JobResult(
+            planned.name,
+            planned.stage,
+            status,
+            planned.allow_failure,
+            exit_code,
+            time.monotonic() - started,
+            log_path,
+            message,
         )
 
     def _attempt(
@@ -408,8 +507,8 @@ class PipelineRun:
         return names.index(name) + 1 if name in names else 0
 
     @contextmanager
-    def _signals(self) -> Iterator[None]:
-        if threading.current_thread() is not threading.main_thread():
+    def _signals(self, install: bool) -> Iterator[None]:
+        if not install or threading.current_thread() is not threading.main_thread():
             yield
             return
 

@@ -113,7 +113,9 @@ def test_run_writes_the_report_and_leaves_the_repository_alone(
     report = json.loads((repo / "report.json").read_text())
     (repo / "report.json").unlink()
     assert report["status"] == "success"
-    assert [(job["name"], job["status"], job["exit_code"]) for job in report["jobs"]] == [
+    assert [
+        (job["name"], job["status"], job["exit_code"]) for job in report["jobs"]
+    ] == [
         ("compile", "success", 0),
         ("unit", "success", 0),
         ("release", "success", 0),
@@ -126,7 +128,9 @@ def test_run_writes_the_report_and_leaves_the_repository_alone(
 
 
 def test_a_failing_job_fails_the_run_with_status_1(make_repo: MakeRepo) -> None:
-    config = "a:\n  stage: build\n  script: [echo before, exit 4]\nb:\n  script: [echo b]\n"
+    config = (
+        "a:\n  stage: build\n  script: [echo before, exit 4]\nb:\n  script: [echo b]\n"
+    )
     repo = make_repo({".gitlab-ci.yml": config})
     done = minirunner(repo, "run", "--color", "never")
     assert done.returncode == 1

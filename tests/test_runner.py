@@ -1,0 +1,148 @@
+"""The pipeline runner with the shell executor: order, selection, child pipelines."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from conftest import MakeRepo
+
+from minirunner.context import Options, load_context
+from minirunner.errors import UsageError
+from minirunner.output import Console
+from minirunner.plan import make_plan
+from minirunner.results import PipelineResult
+from minirunner.runner import PipelineRun, RunSettings
+
+
+def run(repo: Path, *jobs: str, with_needs: bool = False) -> tuple[PipelineResult, str]:
+    options = Options(cwd=repo)
+    context = load_context(options, pipeline_id=1)
+    plan = make_plan(context.config, context.inputs, context.variables, {})
+    out = io.StringIO()
+    run_dir = repo / ".minirunner" / "runs" / "1"
+    run_dir.mkdir(parents=True)
+    settings = RunSettings(jobs=jobs, with_needs=with_needs, concurrency=2)
+    runner = PipelineRun(context, plan, settings, Console(stream=out), 1, run_dir)
+    return runner.run(install_signals=False), out.getvalue()
+
+
+CHILD = """
+child-a:
+  script: ['echo "child sees [$FROM_PARENT] source=[$CI_PIPELINE_SOURCE]"']
+child-b:
+  stage: deploy
+  script: [exit 3]
+"""
+PARENT = """
+prep:
+  stage: build
+  script: [echo prep]
+trigger-it:
+  stage: test
+  variables:
+    FROM_PARENT: hello
+  trigger:
+    include: ci/child.yml
+    strategy: depend
+after:
+  stage: deploy
+  script: [echo after]
+"""
+
+
+def test_a_child_pipeline_runs_and_depend_mirrors_its_status(
+    make_repo: MakeRepo,
+) -> None:
+    repo = make_repo({".gitlab-ci.yml": PARENT, "ci/child.yml": CHILD})
+    result, out = run(repo)
+    assert [(job.name, job.status) for job in result.jobs] == [
+        ("prep", "success"),
+        ("trigger-it", "failed"),
+        ("after", "skipped"),
+    ]
+    assert "child sees [hello] source=[parent_pipeline]" in out
+
+
+def test_without_depend_the_trigger_succeeds_once_the_child_exists(
+    make_repo: MakeRepo,
+) -> None:
+    parent = PARENT.replace("    strategy: depend\n", "")
+    repo = make_repo({".gitlab-ci.yml": parent, "ci/child.yml": CHILD})
+    result, _ = run(repo)
+    assert [job.status for job in result.jobs] == ["success", "success", "success"]
+
+
+def test_named_jobs_run_alone_or_with_what_they_need(make_repo: MakeRepo) -> None:
+    config = """
+a: {stage: build, script: [echo a]}
+b: {stage: test, script: [echo b]}
+c: {stage: deploy, needs: [b], script: [echo c]}
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    alone, _ = run(repo, "c")
+    assert [job.name for job in alone.jobs] == ["c"]
+
+
+def test_needs_brings_what_a_job_waits_for(make_repo: MakeRepo) -> None:
+    config = """
+a: {stage: build, script: [echo a]}
+b: {stage: test, script: [echo b]}
+c: {stage: deploy, needs: [b], script: [echo c]}
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    result, _ = run(repo, "c", with_needs=True)
+    assert [(job.name, job.status) for job in result.jobs] == [
+        ("a", "success"),
+        ("b", "success"),
+        ("c", "success"),
+    ]
+
+
+def test_a_job_excluded_by_rules_is_refused_with_the_reason(
+    make_repo: MakeRepo,
+) -> None:
+    config = "tagged:\n  script: [echo x]\n  rules:\n    - if: $CI_COMMIT_TAG\n"
+    repo = make_repo({".gitlab-ci.yml": config})
+    with pytest.raises(UsageError, match="job 'tagged' is not in this pipeline"):
+        run(repo, "tagged")
+
+
+def test_retry_runs_a_failing_job_again(make_repo: MakeRepo) -> None:
+    config = """
+flaky:
+  retry: 2
+  script:
+    - n=$(cat "$CI_BUILDS_DIR/count" 2>/dev/null || echo 0)
+    - echo $((n + 1)) > "$CI_BUILDS_DIR/count"
+    - test "$n" -ge 1
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    result, out = run(repo)
+    assert result.jobs[0].status == "success"
+    assert out.count("Retrying (1/2)") == 1
+
+
+def test_allow_failure_exit_codes(make_repo: MakeRepo) -> None:
+    config = """
+soft:
+  stage: build
+  allow_failure: {exit_codes: [3]}
+  script: [exit 3]
+hard:
+  stage: build
+  allow_failure: {exit_codes: [3]}
+  script: [exit 4]
+next:
+  stage: test
+  script: [echo next]
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    result, _ = run(repo)
+    summary = [(j.name, j.status, j.allow_failure, j.exit_code) for j in result.jobs]
+    assert summary == [
+        ("soft", "failed", True, 3),
+        ("hard", "failed", False, 4),
+        ("next", "skipped", False, None),
+    ]
