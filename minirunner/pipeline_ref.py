@@ -134,12 +134,12 @@ def _head_tag(state: GitState, source: str) -> PipelineRef:
     names = ", ".join(info.name for info in state.tags)
     if len(state.tags) > 1:
         note = (
-            f"HEAD has tags {names}: running the tag pipeline for {chosen.name}; "
+            f"HEAD has tags {names}: this is the tag pipeline of {chosen.name}; "
             "use --tag or --branch to choose"
         )
     elif state.branch is not None:
         note = (
-            f"HEAD is tagged {chosen.name}: running the tag pipeline; "
+            f"HEAD is tagged {chosen.name}: this is its tag pipeline; "
             f"use --branch {state.branch} for the branch pipeline"
         )
     else:

@@ -9,6 +9,7 @@ import tempfile
 import threading
 import time
 import traceback
+from collections import deque
 from collections.abc import Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
@@ -52,39 +53,57 @@ class RunSettings:
 
 
 def select_jobs(plan: Plan, settings: RunSettings) -> list[PlannedJob]:
-    """The planned jobs to run: all of them, or those named (and what they need)."""
+    """The planned jobs to run: all of them, or those named (and what they need).
+
+    A named job that rules keep out of the pipeline is refused with the reason,
+    unless `force` is set: then it runs as an `on_success` job.
+    """
     if not settings.jobs:
         return list(plan.jobs)
-    wanted: list[str] = []
+    candidates = {job.name: job for job in plan.jobs}
+    excluded = {job.name: (job, decision) for job, decision in plan.excluded}
     for name in settings.jobs:
-        if plan.get(name) is not None:
-            wanted.append(name)
+        if name in candidates:
             continue
-        reason = next(
-            (decision.reason for job, decision in plan.excluded if job.name == name),
-            None,
-        )
-        if reason is None:
+        if name not in excluded:
             raise UsageError(f"no job named '{name}' in {plan.config.path}")
-        raise UsageError(f"job '{name}' is not in this pipeline: {reason}")
+        job, decision = excluded[name]
+        if not settings.force:
+            raise UsageError(
+                f"job '{name}' is not in this pipeline: {decision.reason} "
+                "(--force runs it anyway)"
+            )
+        candidates[name] = PlannedJob(
+            job=job,
+            when="on_success",
+            allow_failure=bool(job.allow_failure),
+            needs=None
+            if job.needs is None
+            else tuple(need for need in job.needs if need.job in candidates),
+            rule_variables={},
+            decision=decision,
+        )
+    wanted = list(settings.jobs)
     if settings.with_needs:
-        wanted = with_dependencies(plan, wanted)
-    chosen = set(wanted)
-    return [job for job in plan.jobs if job.name in chosen]
+        wanted = with_dependencies(plan, candidates, wanted)
+    order = {stage: index for index, stage in enumerate(plan.config.stages)}
+    chosen = [candidates[name] for name in candidates if name in set(wanted)]
+    return sorted(chosen, key=lambda job: order[job.stage])
 
 
-def with_dependencies(plan: Plan, names: list[str]) -> list[str]:
+def with_dependencies(
+    plan: Plan, candidates: Mapping[str, PlannedJob], names: list[str]
+) -> list[str]:
     """Add, transitively, what each job waits for: its needs or earlier stages."""
     stage_index = {stage: index for index, stage in enumerate(plan.config.stages)}
     result: list[str] = []
     pending = list(names)
     while pending:
         name = pending.pop()
-        if name in result:
+        if name in result or name not in candidates:
             continue
         result.append(name)
-        job = plan.get(name)
-        assert job is not None
+        job = candidates[name]
         if job.needs is not None:
             pending.extend(need.job for need in job.needs)
         else:
@@ -181,12 +200,18 @@ class PipelineRun:
         workspace: Path,
     ) -> None:
         running: dict[Future[JobResult], str] = {}
+        ready: deque[str] = deque()
+        capacity = max(1, self.settings.concurrency)
         while True:
             if not self.cancel.is_set():
                 step = scheduler.step()
                 for name, status, reason in step.settle:
                     results[name] = self._settled(by_name[name], status, reason)
-                for name in step.start:
+                ready.extend(step.start)
+                # Jobs are handed to the pool only when a worker is free, so a
+                # cancel leaves the waiting ones unstarted.
+                while ready and len(running) < capacity:
+                    name = ready.popleft()
                     future = pool.submit(self._run_job, by_name[name], workspace)
                     running[future] = name
             if not running:
@@ -211,6 +236,8 @@ class PipelineRun:
         job = planned.job
         started = time.monotonic()
         log_path = self.run_dir / f"{self._log_name(job.name)}.log"
+        if self.cancel.is_set():
+            return self._result(planned, CANCELED, None, started, None, "canceled")
         if job.trigger is not None:
             return self._run_trigger(planned, workspace, log_path, started)
         executor = self._executor_for(planned)
@@ -253,11 +280,13 @@ class PipelineRun:
             log.note(traceback.format_exc().rstrip())
             outcome = JobOutcome("failed", None, "minirunner failed; see the log")
         finally:
-            if outcome.message and outcome.status != "success":
+            if outcome.message and outcome.message != outcome.status:
                 log.note(f"Job {outcome.status}: {outcome.message}")
             else:
                 log.note(f"Job {outcome.status}")
             log.close()
+            if not self.settings.keep:
+                shutil.rmtree(folder, ignore_errors=True)
         status = outcome.status
         if planned.job.allow_failure_exit_codes and status == "failed":
             allowed = outcome.exit_code in planned.job.allow_failure_exit_codes
@@ -356,7 +385,7 @@ class PipelineRun:
         status: str,
         exit_code: int | None,
         started: float,
-        log_path: Path,
+        log_path: Path | None,
         message: str | None = None,
     ) -> JobResult:
         return JobResult(

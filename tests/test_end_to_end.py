@@ -52,7 +52,9 @@ def project(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[Proj
     """A clone of this repository with its own registry container and state folder."""
     require_image(docker_client, PYTHON_IMAGE)
     clone = tmp_path / "server-app"
-    git(tmp_path, "clone", "-q", str(REPO_ROOT), str(clone))
+    git(tmp_path, "clone", "-q", "--no-tags", str(REPO_ROOT), str(clone))
+    for tag in git(clone, "tag", "--list").split():
+        git(clone, "tag", "-d", tag)
     name = unique("mr-e2e-registry")
     env = {
         **os.environ,

@@ -32,7 +32,7 @@ def test_tag_on_head_gives_a_tag_pipeline_and_says_so(make_repo: MakeRepo) -> No
         "push",
         tag_message=None,
         note=(
-            "HEAD is tagged v1.2.3: running the tag pipeline; "
+            "HEAD is tagged v1.2.3: this is its tag pipeline; "
             "use --branch main for the branch pipeline"
         ),
     )
@@ -56,7 +56,7 @@ def test_several_tags_pick_the_newest_version(make_repo: MakeRepo) -> None:
 
     assert (ref.kind, ref.name) == ("tag", "v2")
     assert ref.note == (
-        "HEAD has tags v2, v1: running the tag pipeline for v2; "
+        "HEAD has tags v2, v1: this is the tag pipeline of v2; "
         "use --tag or --branch to choose"
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,37 @@ next:
         ("hard", "failed", False, 4),
         ("next", "skipped", False, None),
     ]
+
+
+def test_force_runs_a_job_that_rules_exclude(make_repo: MakeRepo) -> None:
+    config = "tagged:\n  script: [echo forced]\n  rules:\n    - if: $CI_COMMIT_TAG\n"
+    repo = make_repo({".gitlab-ci.yml": config})
+    options = Options(cwd=repo)
+    context = load_context(options, pipeline_id=1)
+    plan = make_plan(context.config, context.inputs, context.variables, {})
+    run_dir = repo / ".minirunner" / "runs" / "1"
+    run_dir.mkdir(parents=True)
+    out = io.StringIO()
+    settings = RunSettings(jobs=("tagged",), force=True)
+    result = PipelineRun(context, plan, settings, Console(stream=out), 1, run_dir).run(
+        install_signals=False
+    )
+    assert [(job.name, job.status) for job in result.jobs] == [("tagged", "success")]
+    assert "tagged | forced" in out.getvalue()
+
+
+def test_cancel_starts_no_more_jobs(make_repo: MakeRepo) -> None:
+    jobs = "".join(f"j{n}:\n  script: [echo start {n}, sleep 5]\n" for n in range(4))
+    repo = make_repo({".gitlab-ci.yml": jobs})
+    options = Options(cwd=repo)
+    context = load_context(options, pipeline_id=1)
+    plan = make_plan(context.config, context.inputs, context.variables, {})
+    run_dir = repo / ".minirunner" / "runs" / "1"
+    run_dir.mkdir(parents=True)
+    out = io.StringIO()
+    settings = RunSettings(concurrency=1)
+    runner = PipelineRun(context, plan, settings, Console(stream=out), 1, run_dir)
+    threading.Timer(1.0, runner.cancel.set).start()
+    result = runner.run(install_signals=False)
+    assert [job.status for job in result.jobs] == ["canceled"] * 4
+    assert out.getvalue().count("| start") == 1
