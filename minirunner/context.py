@@ -57,6 +57,7 @@ class Context:
     tree: SourceTree
     inputs: RuleInputs
     config: Config
+    notes: tuple[str, ...] = ()
 
     @property
     def root(self) -> Path:
@@ -113,12 +114,22 @@ def load_context(
         tree = DirectoryTree(root)
     else:
         tree = gitstate.commit_tree(root, state.head.sha)
+    on_disk = root / options.config_file
     if not tree.is_file(options.config_file):
-        where = "the working tree" if options.worktree else "the commit"
-        raise ConfigError(
-            f"no {options.config_file} in {where} {state.head.sha[:8]}",
-            file=options.config_file,
-        )
+        if options.worktree:
+            where = "the working tree"
+        else:
+            where = f"the commit {state.head.sha[:8]}"
+            if on_disk.is_file():
+                where += " (it is in the working tree: commit it or pass --worktree)"
+        raise ConfigError(f"no {options.config_file} in {where}")
+    notes: list[str] = []
+    if not options.worktree and on_disk.is_file():
+        if on_disk.read_bytes() != tree.read_bytes(options.config_file):
+            notes.append(
+                f"{options.config_file} has uncommitted changes, not used: "
+                "this runs the committed file (--worktree runs the working tree)"
+            )
 
     include_view = {**variables, **options.variables}
     config = load_config(
@@ -147,7 +158,17 @@ def load_context(
         compare_to=compare_to,
         tree=tree,
     )
-    return Context(options, state, ref, pipeline_id, variables, tree, inputs, config)
+    return Context(
+        options,
+        state,
+        ref,
+        pipeline_id,
+        variables,
+        tree,
+        inputs,
+        config,
+        tuple(notes),
+    )
 
 
 def changes_base(state: GitState, ref: PipelineRef) -> str | None:
