@@ -17,13 +17,14 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 from minirunner import artifacts, cache
 from minirunner.config.durations import parse_duration
 from minirunner.config.model import Variable
 from minirunner.context import Context
 from minirunner.errors import MinirunnerError, UsageError
-from minirunner.executors import make_executor
+from minirunner.executors import ExecutorSettings, make_executor
 from minirunner.executors.base import Executor, JobOutcome, JobRequest
 from minirunner.output import Console, JobLog
 from minirunner.plan import Plan, PlannedJob, global_variables_for
@@ -34,6 +35,9 @@ from minirunner.snapshot import make_snapshot
 from minirunner.variables.expand import resolve
 from minirunner.variables.predefined import job_variables
 from minirunner.variables.slug import slugify
+
+if TYPE_CHECKING:
+    from minirunner.registry import RegistryInfo
 
 DEFAULT_TIMEOUT_S = 3600.0
 BUILDS_DIR = "/builds"
@@ -50,6 +54,7 @@ class RunSettings:
     concurrency: int = field(default_factory=lambda: os.cpu_count() or 2)
     keep: bool = False
     secrets: Mapping[str, str] = field(default_factory=dict)
+    pull_policy: tuple[str, ...] = ()
 
 
 def select_jobs(plan: Plan, settings: RunSettings) -> list[PlannedJob]:
@@ -148,6 +153,7 @@ class PipelineRun:
         run_id: int,
         run_dir: Path,
         registry: Mapping[str, str] | None = None,
+        registry_info: RegistryInfo | None = None,
     ) -> None:
         self.context = context
         self.plan = plan
@@ -156,6 +162,7 @@ class PipelineRun:
         self.run_id = run_id
         self.run_dir = run_dir
         self.registry = dict(registry or {})
+        self.registry_info = registry_info
         self.cancel = threading.Event()
         self.abort = threading.Event()
         self.interrupted: int | None = None
@@ -375,6 +382,7 @@ class PipelineRun:
             self.run_id,
             child_dir,
             registry=self.registry,
+            registry_info=self.registry_info,
         )
         run.cancel, run.abort = self.cancel, self.abort
         return run.run(install_signals=False)
@@ -481,7 +489,12 @@ class PipelineRun:
             name = "docker" if planned.job.image else "shell"
         with self._lock:
             if name not in self._executors:
-                self._executors[name] = make_executor(name, self.console)
+                settings = ExecutorSettings(
+                    keep=self.settings.keep,
+                    pull_policy=self.settings.pull_policy,
+                    registry=self.registry_info,
+                )
+                self._executors[name] = make_executor(name, self.console, settings)
             return self._executors[name]
 
     def _log_name(self, job_name: str) -> str:

@@ -3,35 +3,56 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from minirunner.errors import UsageError
 from minirunner.executors.base import Executor
 from minirunner.output import Console
 
+if TYPE_CHECKING:
+    from minirunner.registry import RegistryInfo
 
-def _shell(console: Console) -> Executor:
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """What a run tells every executor it makes."""
+
+    keep: bool = False
+    pull_policy: tuple[str, ...] = ()
+    registry: RegistryInfo | None = None
+
+
+def _shell(console: Console, settings: ExecutorSettings) -> Executor:
     from minirunner.executors.shell import ShellExecutor
 
     return ShellExecutor()
 
 
-def _docker(console: Console) -> Executor:
+def _docker(console: Console, settings: ExecutorSettings) -> Executor:
     from minirunner.executors.docker import DockerExecutor
 
-    return DockerExecutor(console)
+    return DockerExecutor(
+        console,
+        keep=settings.keep,
+        pull_policy=settings.pull_policy,
+        registry=settings.registry,
+    )
 
 
-FACTORIES: dict[str, Callable[[Console], Executor]] = {
+FACTORIES: dict[str, Callable[[Console, ExecutorSettings], Executor]] = {
     "shell": _shell,
     "docker": _docker,
 }
 
 
-def make_executor(name: str, console: Console) -> Executor:
+def make_executor(
+    name: str, console: Console, settings: ExecutorSettings | None = None
+) -> Executor:
     """A new executor of that name."""
     try:
         factory = FACTORIES[name]
     except KeyError:
         choices = ", ".join(sorted(FACTORIES))
         raise UsageError(f"unknown executor '{name}'; one of: {choices}") from None
-    return factory(console)
+    return factory(console, settings or ExecutorSettings())

@@ -42,7 +42,7 @@ HOLDER_IMAGE = "minirunner/python:3.11"
 READY = "ready"
 READY_TIMEOUT_S = 10.0
 FORWARDER = """
-import socket, sys, threading
+import socket, sys, threading, time
 
 port, host, target = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
 
@@ -75,7 +75,11 @@ def serve(client):
 
 def accept(server):
     while True:
-        client, _ = server.accept()
+        try:
+            client, _ = server.accept()
+        except OSError:
+            time.sleep(0.1)
+            continue
         threading.Thread(target=serve, args=(client,), daemon=True).start()
 
 
@@ -160,7 +164,7 @@ class NetnsPool:
         _remove(self.api, holder)
 
     def close(self) -> None:
-        """Remove the holders and the run's registry network (unless `keep`)."""
+        """Remove the holders and the run's network (unless `keep`)."""
         import docker
 
         if self.keep or not self._prepared:
