@@ -4,33 +4,32 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import tempfile
 import threading
 import time
 import traceback
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING
 
 from minirunner import artifacts, cache
 from minirunner.config.durations import parse_duration
 from minirunner.config.model import Variable
 from minirunner.context import Context
-from minirunner.errors import MinirunnerError, UsageError
+from minirunner.errors import MinirunnerError
 from minirunner.executors import ExecutorSettings, make_executor
 from minirunner.executors.base import Executor, JobOutcome, JobRequest
+from minirunner.interrupts import cancel_on_signals
 from minirunner.output import Console, JobLog
 from minirunner.plan import Plan, PlannedJob, global_variables_for
 from minirunner.results import JobResult, PipelineResult
 from minirunner.runs import project_folder
-from minirunner.scheduler import CANCELED, Node, Scheduler
+from minirunner.scheduler import CANCELED, Scheduler
+from minirunner.selection import scheduler_nodes, select_jobs
 from minirunner.snapshot import make_snapshot
 from minirunner.variables.expand import resolve
 from minirunner.variables.predefined import job_variables
@@ -55,90 +54,6 @@ class RunSettings:
     keep: bool = False
     secrets: Mapping[str, str] = field(default_factory=dict)
     pull_policy: tuple[str, ...] = ()
-
-
-def select_jobs(plan: Plan, settings: RunSettings) -> list[PlannedJob]:
-    """The planned jobs to run: all of them, or those named (and what they need).
-
-    A named job that rules keep out of the pipeline is refused with the reason,
-    unless `force` is set: then it runs as an `on_success` job.
-    """
-    if not settings.jobs:
-        return list(plan.jobs)
-    candidates = {job.name: job for job in plan.jobs}
-    excluded = {job.name: (job, decision) for job, decision in plan.excluded}
-    for name in settings.jobs:
-        if name in candidates:
-            continue
-        if name not in excluded:
-            raise UsageError(f"no job named '{name}' in {plan.config.path}")
-        job, decision = excluded[name]
-        if not settings.force:
-            raise UsageError(
-                f"job '{name}' is not in this pipeline: {decision.reason} "
-                "(--force runs it anyway)"
-            )
-        candidates[name] = PlannedJob(
-            job=job,
-            when="on_success",
-            allow_failure=bool(job.allow_failure),
-            needs=None
-            if job.needs is None
-            else tuple(need for need in job.needs if need.job in candidates),
-            rule_variables={},
-            decision=decision,
-        )
-    wanted = list(settings.jobs)
-    if settings.with_needs:
-        wanted = with_dependencies(plan, candidates, wanted)
-    order = {stage: index for index, stage in enumerate(plan.config.stages)}
-    chosen = [candidates[name] for name in candidates if name in set(wanted)]
-    return sorted(chosen, key=lambda job: order[job.stage])
-
-
-def with_dependencies(
-    plan: Plan, candidates: Mapping[str, PlannedJob], names: list[str]
-) -> list[str]:
-    """Add, transitively, what each job waits for: its needs or earlier stages."""
-    stage_index = {stage: index for index, stage in enumerate(plan.config.stages)}
-    result: list[str] = []
-    pending = list(names)
-    while pending:
-        name = pending.pop()
-        if name in result or name not in candidates:
-            continue
-        result.append(name)
-        job = candidates[name]
-        if job.needs is not None:
-            pending.extend(need.job for need in job.needs)
-        else:
-            pending.extend(
-                other.name
-                for other in plan.jobs
-                if stage_index[other.stage] < stage_index[job.stage]
-            )
-    return result
-
-
-def scheduler_nodes(
-    plan: Plan, chosen: list[PlannedJob], named: set[str]
-) -> list[Node]:
-    """The scheduler's view of the chosen jobs."""
-    stage_index = {stage: index for index, stage in enumerate(plan.config.stages)}
-    names = {job.name for job in chosen}
-    return [
-        Node(
-            name=job.name,
-            stage_index=stage_index[job.stage],
-            when=job.when,
-            allow_failure=job.allow_failure,
-            needs=None
-            if job.needs is None
-            else tuple(need.job for need in job.needs if need.job in names),
-            play=job.name in named,
-        )
-        for job in chosen
-    ]
 
 
 class PipelineRun:
@@ -173,7 +88,13 @@ class PipelineRun:
 
     def run(self, *, install_signals: bool = True) -> PipelineResult:
         """Run the chosen jobs in GitLab's order; always clean up."""
-        chosen = select_jobs(self.plan, self.settings)
+        settings = self.settings
+        chosen = select_jobs(
+            self.plan,
+            settings.jobs,
+            force=settings.force,
+            with_needs=settings.with_needs,
+        )
         named = set(self.settings.jobs)
         scheduler = Scheduler(scheduler_nodes(self.plan, chosen, named))
         by_name = {job.name: job for job in chosen}
@@ -182,7 +103,7 @@ class PipelineRun:
         workspace = Path(tempfile.mkdtemp(prefix=f"minirunner-{self.run_id}-"))
         try:
             with (
-                self._signals(install_signals),
+                cancel_on_signals(self, install_signals),
                 ThreadPoolExecutor(
                     max_workers=max(1, self.settings.concurrency)
                 ) as pool,
@@ -547,33 +468,6 @@ class PipelineRun:
     def _job_number(self, name: str) -> int:
         names = [job.name for job in self.plan.jobs]
         return names.index(name) + 1 if name in names else 0
-
-    @contextmanager
-    def _signals(self, install: bool) -> Iterator[None]:
-        if not install or threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def handle(signum: int, frame: FrameType | None) -> None:
-            if self.cancel.is_set():
-                self.abort.set()
-                self.console.warn("stopping at once; removing what was started")
-                return
-            self.interrupted = signum
-            self.cancel.set()
-            self.console.warn(
-                "canceling the pipeline (after_script still runs; "
-                "press Ctrl-C again to stop at once)"
-            )
-
-        previous = {
-            sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)
-        }
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 def yaml_variables(planned: PlannedJob, plan: Plan) -> dict[str, Variable]:

@@ -1,0 +1,95 @@
+"""Which planned jobs a run takes: all, or those named and what they wait for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from minirunner.errors import UsageError
+from minirunner.plan import Plan, PlannedJob
+from minirunner.scheduler import Node
+
+
+def select_jobs(
+    plan: Plan, names: tuple[str, ...], *, force: bool, with_needs: bool
+) -> list[PlannedJob]:
+    """The planned jobs to run: all of them, or those named (and what they need).
+
+    A named job that rules keep out of the pipeline is refused with the reason,
+    unless `force` is set: then it runs as an `on_success` job.
+    """
+    if not names:
+        return list(plan.jobs)
+    candidates = {job.name: job for job in plan.jobs}
+    excluded = {job.name: (job, decision) for job, decision in plan.excluded}
+    for name in names:
+        if name in candidates:
+            continue
+        if name not in excluded:
+            raise UsageError(f"no job named '{name}' in {plan.config.path}")
+        job, decision = excluded[name]
+        if not force:
+            raise UsageError(
+                f"job '{name}' is not in this pipeline: {decision.reason} "
+                "(--force runs it anyway)"
+            )
+        candidates[name] = PlannedJob(
+            job=job,
+            when="on_success",
+            allow_failure=bool(job.allow_failure),
+            needs=None
+            if job.needs is None
+            else tuple(need for need in job.needs if need.job in candidates),
+            rule_variables={},
+            decision=decision,
+        )
+    wanted = list(names)
+    if with_needs:
+        wanted = with_dependencies(plan, candidates, wanted)
+    order = {stage: index for index, stage in enumerate(plan.config.stages)}
+    chosen = [candidates[name] for name in candidates if name in set(wanted)]
+    return sorted(chosen, key=lambda job: order[job.stage])
+
+
+def with_dependencies(
+    plan: Plan, candidates: Mapping[str, PlannedJob], names: list[str]
+) -> list[str]:
+    """Add, transitively, what each job waits for: its needs or earlier stages."""
+    stage_index = {stage: index for index, stage in enumerate(plan.config.stages)}
+    result: list[str] = []
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name in result or name not in candidates:
+            continue
+        result.append(name)
+        job = candidates[name]
+        if job.needs is not None:
+            pending.extend(need.job for need in job.needs)
+        else:
+            pending.extend(
+                other.name
+                for other in plan.jobs
+                if stage_index[other.stage] < stage_index[job.stage]
+            )
+    return result
+
+
+def scheduler_nodes(
+    plan: Plan, chosen: list[PlannedJob], named: set[str]
+) -> list[Node]:
+    """The scheduler's view of the chosen jobs."""
+    stage_index = {stage: index for index, stage in enumerate(plan.config.stages)}
+    names = {job.name for job in chosen}
+    return [
+        Node(
+            name=job.name,
+            stage_index=stage_index[job.stage],
+            when=job.when,
+            allow_failure=job.allow_failure,
+            needs=None
+            if job.needs is None
+            else tuple(need.job for need in job.needs if need.job in names),
+            play=job.name in named,
+        )
+        for job in chosen
+    ]
