@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from minirunner import gitstate
 from minirunner.config import load_config, load_include_map
 from minirunner.config.model import Config
-from minirunner.errors import ConfigError, UsageError
+from minirunner.errors import ConfigError, GitError, UsageError
 from minirunner.gitstate import GitState
 from minirunner.pipeline_ref import PipelineRef, choose_ref
 from minirunner.rules.decide import RuleInputs
@@ -140,10 +140,6 @@ def load_context(
         tree_root=root,
     )
 
-    def compare_to(ref_name: str) -> frozenset[str] | None:
-        other = gitstate.resolve_commit(root, ref_name)
-        return gitstate.changed_paths(root, other, state.head.sha)
-
     changed = None
     if merge_base:
         changed = gitstate.changed_paths(root, merge_base, state.head.sha)
@@ -155,7 +151,7 @@ def load_context(
         ref_kind=ref.kind,
         ref_name=ref.name,
         changed_paths=changed,
-        compare_to=compare_to,
+        compare_to=changes_since(root, state.head.sha),
         tree=tree,
     )
     return Context(
@@ -169,6 +165,23 @@ def load_context(
         config,
         tuple(notes),
     )
+
+
+def changes_since(root: Path, head: str) -> Callable[[str], frozenset[str] | None]:
+    """The paths changed between a ref and `head`, for `changes:compare_to`.
+
+    A ref that names no commit fails the pipeline's creation, as on GitLab
+    (Rule::Clause::Changes: "rules:changes:compare_to is not a valid ref").
+    """
+
+    def compare_to(ref_name: str) -> frozenset[str] | None:
+        try:
+            other = gitstate.resolve_commit(root, ref_name)
+        except GitError:
+            raise ConfigError(f"'{ref_name}' is not a valid ref") from None
+        return gitstate.changed_paths(root, other, head)
+
+    return compare_to
 
 
 def changes_base(state: GitState, ref: PipelineRef) -> str | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from minirunner.config.model import Config, Job, Need, Variable
 from minirunner.errors import ConfigError
@@ -14,7 +14,22 @@ from minirunner.rules.decide import (
     decide_job,
     decide_workflow,
 )
-from minirunner.variables.expand import resolve
+from minirunner.variables.expand import expand, resolve
+
+# Persisted pipeline variables exist only once the pipeline is saved, so rules
+# and workflow cannot read them
+# (https://docs.gitlab.com/ci/variables/where_variables_can_be_used/#persisted-variables).
+PERSISTED = frozenset({"CI_PIPELINE_ID", "CI_PIPELINE_URL"})
+EDGE_STAGES = (".pre", ".post")
+# Ci::Pipeline.rules_failure_message
+NO_JOBS = (
+    "Pipeline will not run for the selected trigger. The rules configuration "
+    "prevented any jobs from being added to the pipeline."
+)
+ONLY_EDGE_JOBS = (
+    "only .pre and .post jobs are left, and GitLab does not run a pipeline "
+    "without a job in another stage"
+)
 
 
 @dataclass(frozen=True)
@@ -48,10 +63,12 @@ class Plan:
     jobs: tuple[PlannedJob, ...]
     excluded: tuple[tuple[Job, Decision], ...]
     variables: Mapping[str, str]
+    pipeline_name: str | None = None
 
     @property
     def created(self) -> bool:
-        """False when workflow:rules prevent the pipeline."""
+        """False when workflow:rules prevent the pipeline, or no job is left to
+        run (`workflow.reason` says which)."""
         return self.workflow.created
 
     @property
@@ -73,6 +90,24 @@ def global_variables_for(job: Job, config: Config) -> dict[str, Variable]:
         return {}
     names = set(job.inherit_variables)
     return {key: value for key, value in config.variables.items() if key in names}
+
+
+def inherited_variables(
+    job: Job, config: Config, workflow_variables: Mapping[str, Variable]
+) -> dict[str, Variable]:
+    """The default variables a job takes, as `inherit:variables` allows.
+
+    The workflow:rules:variables are default variables too: GitLab merges them
+    over the top-level ones before it applies `inherit:variables`
+    (https://docs.gitlab.com/ci/yaml/#workflowrulesvariables).
+    """
+    root = {**config.variables, **workflow_variables}
+    if job.inherit_variables is True:
+        return root
+    if job.inherit_variables is False:
+        return {}
+    names = set(job.inherit_variables)
+    return {key: value for key, value in root.items() if key in names}
 
 
 class RuleView(Mapping[str, str]):
@@ -118,13 +153,77 @@ class RuleView(Mapping[str, str]):
         return len(self._all())
 
 
+class RawView(Mapping[str, str]):
+    """What `rules:if` and `only`/`except:variables` read: values as written.
+
+    GitLab evaluates these expressions against the variables unexpanded
+    (Rule::Clause::If reads `variables_hash`, not `variables_hash_expanded`;
+    https://docs.gitlab.com/ci/variables/where_variables_can_be_used/ lists
+    `rules:if` as not expanded), so with `B: $A`, `$B` reads `$A`. The user's
+    variables win over the file's, which win over the predefined ones.
+    """
+
+    def __init__(
+        self,
+        pipeline: Mapping[str, str],
+        yaml: Mapping[str, Variable],
+        user: Mapping[str, str],
+    ) -> None:
+        self._pipeline = pipeline
+        self._yaml = yaml
+        self._user = user
+
+    def __getitem__(self, name: str) -> str:
+        if name in self._user:
+            return self._user[name]
+        if name in self._yaml:
+            return self._yaml[name].value
+        return self._pipeline[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._pipeline, *self._yaml, *self._user]))
+
+    def __len__(self) -> int:
+        return len(self._pipeline.keys() | self._yaml.keys() | self._user.keys())
+
+
 def rule_variables(
     pipeline: Mapping[str, str],
     yaml: Mapping[str, Variable],
     user: Mapping[str, str],
 ) -> Mapping[str, str]:
-    """What a rules expression may read (see RuleView)."""
+    """The variables, expanded as jobs get them (see RuleView)."""
     return RuleView(pipeline, yaml, user)
+
+
+def rule_inputs(
+    inputs: RuleInputs,
+    pipeline: Mapping[str, str],
+    yaml: Mapping[str, Variable],
+    user: Mapping[str, str],
+) -> RuleInputs:
+    """The inputs of one job's (or the workflow's) rules: the raw view for
+    expressions, the expanded one for paths."""
+    return replace(
+        inputs,
+        variables=RawView(pipeline, yaml, user),
+        expanded=rule_variables(pipeline, yaml, user),
+    )
+
+
+def pipeline_name(
+    workflow: WorkflowDecision,
+    config: Config,
+    pipeline: Mapping[str, str],
+    user: Mapping[str, str],
+) -> str | None:
+    """`workflow:name` expanded with the global and workflow rules variables,
+    stripped; None when blank (Chain::PopulateMetadata#set_pipeline_name)."""
+    if not workflow.name:
+        return None
+    yaml = {**config.variables, **workflow.variables}
+    name = expand(workflow.name, rule_variables(pipeline, yaml, user)).strip()
+    return name or None
 
 
 def job_identity(job: Job) -> dict[str, str]:
@@ -145,9 +244,18 @@ def make_plan(
     pipeline_variables: Mapping[str, str],
     user_variables: Mapping[str, str],
 ) -> Plan:
-    """Apply workflow rules, then each job's rules, then resolve `needs`."""
-    workflow_view = rule_variables(pipeline_variables, config.variables, user_variables)
-    workflow = decide_workflow(config.workflow, _with_variables(inputs, workflow_view))
+    """Apply workflow rules, then each job's rules, then resolve `needs`.
+
+    A pipeline left without jobs, or with jobs in `.pre` and `.post` only, is
+    not created (Chain::Populate#no_pipeline_to_create?).
+    """
+    visible = {
+        key: value for key, value in pipeline_variables.items() if key not in PERSISTED
+    }
+    workflow_view = rule_variables(visible, config.variables, user_variables)
+    workflow = decide_workflow(
+        config.workflow, rule_inputs(inputs, visible, config.variables, user_variables)
+    )
     if not workflow.created:
         return Plan(config, workflow, (), (), workflow_view)
 
@@ -155,22 +263,22 @@ def make_plan(
     excluded: list[tuple[Job, Decision]] = []
     for job in config.jobs:
         yaml = {
-            **global_variables_for(job, config),
-            **workflow.variables,
+            **inherited_variables(job, config, workflow.variables),
             **job.variables,
         }
-        view = rule_variables(
-            {**pipeline_variables, **job_identity(job)}, yaml, user_variables
+        job_inputs = rule_inputs(
+            inputs, {**visible, **job_identity(job)}, yaml, user_variables
         )
         decision = decide_job(
             job,
-            _with_variables(inputs, view),
+            job_inputs,
             {},
             workflow_has_rules=config.workflow.rules is not None,
         )
         if not decision.included:
             excluded.append((job, decision))
             continue
+        check_variable_cycles(job, [yaml, decision.variables], user_variables)
         planned.append(
             PlannedJob(
                 job=job,
@@ -185,13 +293,45 @@ def make_plan(
     resolved = resolve_needs(planned)
     order = {stage: index for index, stage in enumerate(config.stages)}
     resolved.sort(key=lambda job: order[job.stage])
-    return Plan(config, workflow, tuple(resolved), tuple(excluded), workflow_view)
+    if all(job.stage in EDGE_STAGES for job in resolved):
+        reason = ONLY_EDGE_JOBS if resolved else NO_JOBS
+        empty = replace(workflow, created=False, reason=reason)
+        return Plan(config, empty, (), tuple(excluded), workflow_view)
+    name = pipeline_name(workflow, config, visible, user_variables)
+    return Plan(config, workflow, tuple(resolved), tuple(excluded), workflow_view, name)
 
 
-def _with_variables(inputs: RuleInputs, variables: Mapping[str, str]) -> RuleInputs:
-    from dataclasses import replace
+def check_variable_cycles(
+    job: Job,
+    yaml: Sequence[Mapping[str, Variable]],
+    user: Mapping[str, str],
+) -> None:
+    """Refuse a job whose variables reference each other in a loop.
 
-    return replace(inputs, variables=variables)
+    GitLab sorts a job's variables before expanding them and fails the
+    pipeline's creation on a cycle (Seed::Build#variable_expansion_errors).
+    Only references between the file's and the user's variables can loop, and
+    only values holding a reference need looking at.
+    """
+    layers: list[Mapping[str, Variable | str]] = [*yaml, user]
+    if not any(
+        "$" in text or "%" in text
+        for layer in layers
+        for text in (
+            value.value if isinstance(value, Variable) else value
+            for value in layer.values()
+        )
+    ):
+        return
+    try:
+        resolve(layers)
+    except ConfigError as error:
+        raise error.located(
+            file=job.location.file or None,
+            line=job.location.line,
+            job=job.name,
+            keyword="variables",
+        ) from None
 
 
 def resolve_needs(planned: Sequence[PlannedJob]) -> list[PlannedJob]:
@@ -201,8 +341,6 @@ def resolve_needs(planned: Sequence[PlannedJob]) -> list[PlannedJob]:
     (https://docs.gitlab.com/ci/yaml/#needsoptional). A need naming a `parallel`
     job means every job it was expanded into.
     """
-    from dataclasses import replace
-
     names = [job.name for job in planned]
     result = []
     for job in planned:

@@ -25,7 +25,7 @@ from minirunner.executors import ExecutorSettings, make_executor
 from minirunner.executors.base import Executor, JobOutcome, JobRequest
 from minirunner.interrupts import cancel_on_signals
 from minirunner.output import Console, JobLog
-from minirunner.plan import Plan, PlannedJob, global_variables_for
+from minirunner.plan import Plan, PlannedJob, inherited_variables
 from minirunner.results import JobResult, PipelineResult
 from minirunner.runs import project_folder
 from minirunner.scheduler import CANCELED, Scheduler
@@ -457,6 +457,8 @@ class PipelineRun:
             registry_password=self.registry.get("CI_REGISTRY_PASSWORD"),
             started_at=datetime.now(UTC),
         )
+        if self.plan.pipeline_name is not None:
+            predefined["CI_PIPELINE_NAME"] = self.plan.pipeline_name
         layers: list[Mapping[str, Variable | str]] = [
             {**self.context.variables, **predefined},
             yaml_variables(planned, self.plan),
@@ -473,12 +475,12 @@ class PipelineRun:
 def yaml_variables(planned: PlannedJob, plan: Plan) -> dict[str, Variable]:
     """The `variables:` a job gets from the file, merged by name before expansion.
 
-    GitLab merges global, workflow, job and rule variables into one list first, so
-    a job's `FOO: $FOO` does not see the global FOO (gitlab#433964).
+    GitLab merges default (top-level and workflow), job and rule variables into
+    one list first, so a job's `FOO: $FOO` does not see the global FOO
+    (gitlab#433964); `inherit:variables` filters the default ones.
     """
     return {
-        **global_variables_for(planned.job, plan.config),
-        **plan.workflow.variables,
+        **inherited_variables(planned.job, plan.config, plan.workflow.variables),
         **planned.job.variables,
         **planned.rule_variables,
     }

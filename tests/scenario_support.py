@@ -11,6 +11,7 @@ is the one of the acceptance cases (`git`, `variables`, `expect` with
   the last commit takes `git.commit_message` unless it names its own;
 - `args`: extra arguments for every command (`--source`, `--target`, ...);
 - `run_args`: extra arguments for `run` only (e.g. a job name to play it);
+- `untracked_files`: `{path: text}` written after the last commit, never added;
 - `expect_error`: `{"exit_code", "message_contains": [...]}` for `list --json`;
 - `expect.all_jobs`: the exact job names of the plan, in order;
 - `expect.stages`: the exact `stages` of the plan;
@@ -26,10 +27,12 @@ import json
 import os
 import shutil
 import subprocess
-import sys
+import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
+
+from scenario_cli import Done, cli
 
 SCENARIOS = Path(__file__).parent / "scenarios"
 
@@ -45,7 +48,14 @@ GIT_ENV = {
     "GIT_AUTHOR_DATE": "2024-01-15T10:00:00+00:00",
     "GIT_COMMITTER_DATE": "2024-01-15T10:00:00+00:00",
 }
-CLI_TIMEOUT_S = 120
+REPO_CONFIG = """[core]
+\tautocrlf = false
+\tfileMode = true
+[commit]
+\tgpgsign = false
+[tag]
+\tgpgsign = false
+"""
 
 
 def case_names() -> list[str]:
@@ -131,15 +141,9 @@ def build_repo(case_dir: Path, case: Mapping[str, Any], target: Path) -> None:
     spec = case["git"]
     target.mkdir(parents=True)
     _copy_case_files(case_dir, target)
-    git(target, "init", "-q", "--template=")
-    for key, value in (
-        ("core.autocrlf", "false"),
-        ("core.fileMode", "true"),
-        ("commit.gpgsign", "false"),
-        ("tag.gpgsign", "false"),
-    ):
-        git(target, "config", key, value)
-    git(target, "symbolic-ref", "HEAD", f"refs/heads/{spec['branch']}")
+    git(target, "init", "-q", "--template=", "-b", spec["branch"])
+    with (target / ".git" / "config").open("a") as config:
+        config.write(REPO_CONFIG)
     if remote := spec.get("remote"):
         git(target, "remote", "add", "origin", remote)
 
@@ -159,25 +163,12 @@ def build_repo(case_dir: Path, case: Mapping[str, Any], target: Path) -> None:
         if commit.get("branch"):
             git(target, "branch", commit["branch"])
 
+    _apply_files(target, case.get("untracked_files", {}))
     if spec.get("tag"):
         if spec.get("tag_message"):
             git(target, "tag", "-a", spec["tag"], "-F", "-", stdin=spec["tag_message"])
         else:
             git(target, "tag", spec["tag"])
-
-
-def cli(
-    repo: Path, args: Sequence[str], env: Mapping[str, str]
-) -> subprocess.CompletedProcess[str]:
-    """`python -m minirunner ARGS` in repo."""
-    return subprocess.run(
-        [sys.executable, "-m", "minirunner", *args],
-        cwd=repo,
-        env=dict(env),
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT_S,
-    )
 
 
 def _cli_env(work: Path) -> dict[str, str]:
@@ -230,9 +221,7 @@ def check_case(name: str, work: Path) -> list[str]:
     return problems
 
 
-def _check_error(
-    wanted: Mapping[str, Any], done: subprocess.CompletedProcess[str]
-) -> list[str]:
+def _check_error(wanted: Mapping[str, Any], done: Done) -> list[str]:
     problems = []
     if done.returncode != wanted["exit_code"]:
         problems.append(
@@ -263,7 +252,9 @@ def _check_plan(expect: Mapping[str, Any], plan: Mapping[str, Any]) -> list[str]
             continue
         for key, value in wanted.items():
             if got.get(key) != value:
-                problems.append(f"{job_name}.{key}={got.get(key)!r}, expected {value!r}")
+                problems.append(
+                    f"{job_name}.{key}={got.get(key)!r}, expected {value!r}"
+                )
     for job_name in expect.get("absent", []):
         if job_name in jobs:
             problems.append(f"job {job_name!r} present, expected absent")
@@ -316,10 +307,13 @@ def _check_run(
         report = json.loads(report_path.read_text())
     except (OSError, ValueError):
         tail = done.stderr.strip()[-300:]
-        return problems + [f"run wrote no readable report (exit {done.returncode}): {tail}"]
-    if "pipeline_status" in expect and report.get("status") != expect["pipeline_status"]:
+        return problems + [
+            f"run wrote no readable report (exit {done.returncode}): {tail}"
+        ]
+    pipeline_status = report.get("status")
+    if "pipeline_status" in expect and pipeline_status != expect["pipeline_status"]:
         problems.append(
-            f"pipeline status {report.get('status')!r}, "
+            f"pipeline status {pipeline_status!r}, "
             f"expected {expect['pipeline_status']!r}"
         )
     ran = {job["name"]: job for job in report.get("jobs", [])}
@@ -333,7 +327,9 @@ def _check_run(
             problems.append(f"{job_name}: no log file")
             continue
         problems += [
-            f"{job_name}: log lacks {needle!r}" for needle in needles if needle not in text
+            f"{job_name}: log lacks {needle!r}"
+            for needle in needles
+            if needle not in text
         ]
     for job_name, needles in expect.get("log_lacks", {}).items():
         text = _log_text(repo, ran.get(job_name, {})) or ""
@@ -354,3 +350,12 @@ def _log_text(repo: Path, job: Mapping[str, Any]) -> str | None:
         return path.read_text(errors="replace")
     except OSError:
         return None
+
+
+def run_case(name: str) -> list[str]:
+    """check_case in a scratch folder of its own; a crash is a problem too."""
+    with tempfile.TemporaryDirectory(prefix="scenario-") as work:
+        try:
+            return check_case(name, Path(work))
+        except Exception as error:  # the harness or the product crashed
+            return [f"{type(error).__name__}: {error}"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -835,3 +836,19 @@ def test_five_thousand_jobs_are_decided_quickly(tree: DirectoryTree) -> None:
     assert sum(d.included for d in decisions) == 5000
     assert {d.rule_index for d in decisions} == {3}
     assert elapsed < 5.0
+
+
+def test_paths_expand_from_the_expanded_view(tree: DirectoryTree) -> None:
+    inputs = replace(
+        inputs_for(
+            tree,
+            variables={"DIR": "$BASE/guide"},
+            changed=frozenset({"docs/guide/index.md"}),
+        ),
+        expanded={"DIR": "docs/guide"},
+    )
+    job = make_job(rules=(Rule(if_='$DIR == "$BASE/guide"', changes=("$DIR/*.md",)),))
+    exists_job = make_job(rules=(Rule(exists=("$DIR/index.md",)),))
+
+    assert decide_job(job, inputs, {}).included is True
+    assert decide_job(exists_job, inputs, {}).included is True

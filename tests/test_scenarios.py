@@ -2,22 +2,23 @@
 
 Every folder of tests/scenarios is a real repository (its files, its git state)
 and what GitLab does with it (see tests/scenario_support.py for the format).
-The scenarios selected for the session are built and run in a few threads at
-once (each command is a process, mostly waiting on git), then each test reads
-its own result.
+The scenarios selected for the session are checked up front by a few worker
+processes (each command of a scenario is a process of its own), then each test
+reads its scenario's result.
 """
 
 from __future__ import annotations
 
-import tempfile
+import multiprocessing
+import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
-from scenario_support import case_names, check_case, load_case
+from scenario_cli import preload
+from scenario_support import case_names, load_case, run_case
 
-WORKERS = 6
+WORKERS = max(2, min(6, 2 * (os.cpu_count() or 1)))
 
 
 def _params() -> list[object]:
@@ -29,26 +30,22 @@ def _params() -> list[object]:
     return params
 
 
-def _checked(name: str) -> list[str]:
-    with tempfile.TemporaryDirectory(prefix=f"scenario-{name[:20]}-") as work:
-        try:
-            return check_case(name, Path(work))
-        except Exception as error:  # the harness or the product crashed
-            return [f"{type(error).__name__}: {error}"]
-
-
 @pytest.fixture(scope="session")
 def scenario_results(request: pytest.FixtureRequest) -> Iterator[dict[str, list[str]]]:
-    """The problems of every scenario this session runs, computed in parallel."""
+    """The problems found in every scenario this session selected."""
     wanted = sorted(
         {
-            item.callspec.params["name"]
+            str(item.callspec.params["name"])
             for item in request.session.items
-            if item.name.startswith("test_scenario[")
+            if isinstance(item, pytest.Function)
+            and item.originalname == "test_scenario"
         }
     )
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-        results = dict(zip(wanted, pool.map(_checked, wanted), strict=True))
+    # Workers are started fresh (spawn), not forked from this threaded process;
+    # each then forks its commands from a single thread.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(WORKERS, mp_context=context, initializer=preload) as pool:
+        results = dict(zip(wanted, pool.map(run_case, wanted), strict=True))
     yield results
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from minirunner.config import keywords as kw
 from minirunner.config.durations import parse_duration
 from minirunner.config.model import Artifacts, Cache, Image, Retry, Service, frozen_map
+from minirunner.config.unused import executor_options
 from minirunner.config.values import (
     Site,
     boolean,
@@ -50,6 +51,7 @@ def image(site: Site, path: str, raw: Any) -> Image | None:
             path, f"config should be a hash or a string, not {type_name(raw)}"
         )
     check_keys(site, path, raw, kw.IMAGE_KEYS)
+    executor_options(site, path, raw)
     name = raw.get("name")
     if not isinstance(name, str) or not name:
         raise site.error(f"{path}:name", "can't be blank")
@@ -84,6 +86,7 @@ def services(site: Site, path: str, raw: Any) -> tuple[Service, ...]:
         if not isinstance(item, dict):
             raise site.error(where, "config should be a hash or a string")
         check_keys(site, where, item, kw.SERVICE_KEYS)
+        executor_options(site, where, item)
         name = item.get("name")
         if not isinstance(name, str) or not name:
             raise site.error(f"{where}:name", "can't be blank")
@@ -276,14 +279,17 @@ def retry(site: Site, path: str, raw: Any) -> Retry:
         raise site.error(path, "config has to be either an integer or a hash")
     check_keys(site, path, raw, kw.RETRY_KEYS)
     when = raw.get("when")
+    codes = raw.get("exit_codes")
+    # With exit_codes and no when, only those exit codes retry (GitLab's
+    # Ci::Build#retry_on_reason_or_always? reads an absent `when` as none).
+    default_when: tuple[str, ...] = () if codes is not None else ("always",)
     whens = (
-        ("always",) if when is None else string_or_strings(site, f"{path}:when", when)
+        default_when if when is None else string_or_strings(site, f"{path}:when", when)
     )
     for value in whens:
         if value not in kw.RETRY_WHEN:
             raise site.error(f"{path}:when", f"contains unknown values: {value}")
     maximum = raw.get("max")
-    codes = raw.get("exit_codes")
     return Retry(
         max=0 if maximum is None else integer(site, f"{path}:max", maximum, 0, 2),
         when=whens,

@@ -32,6 +32,9 @@ class RuleInputs:
     sources without a push); `compare_to` gives the files changed against a
     ref or SHA for `changes:compare_to` and raises ConfigError for an unknown
     one; `tree` holds the files at the pipeline's commit, for `exists`.
+    `expanded`, when given, is what the paths of `changes`, `compare_to` and
+    `exists` expand from: GitLab expands those from the expanded variables
+    (`variables_hash_expanded`) while `if` reads them as written.
     """
 
     variables: Mapping[str, str]
@@ -41,6 +44,7 @@ class RuleInputs:
     changed_paths: frozenset[str] | None
     compare_to: Callable[[str], frozenset[str] | None]
     tree: SourceTree
+    expanded: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -151,11 +155,12 @@ def judge_rule(
         except ExpressionError as error:
             raise error.located(keyword=f"{source}:if") from None
         matched = if_matched
+    paths_view = variables if inputs.expanded is None else inputs.expanded
     if matched and rule.changes is not None:
-        changes = _changes(rule, rule.changes, variables, inputs, reads, source)
+        changes = _changes(rule, rule.changes, paths_view, inputs, reads, source)
         matched = changes.matched
     if matched and rule.exists is not None:
-        globs = [clauses.expand_existing(g, variables, reads) for g in rule.exists]
+        globs = [clauses.expand_existing(g, paths_view, reads) for g in rule.exists]
         exists = clauses.exists(globs, inputs.tree)
         matched = exists.matched
 
