@@ -3,106 +3,69 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from minirunner import __version__
+from minirunner.clioptions import (
+    ProjectCommand,
+    colour_option,
+    job_names,
+    make_options,
+    pipeline_kwargs,
+    pipeline_options,
+)
 from minirunner.errors import EXIT_INTERNAL, EXIT_INTERRUPTED
+from minirunner.userconfig import envvar
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def pipeline_options(command: F) -> F:
-    """The options every command that plans a pipeline shares."""
-    options = [
-        click.option(
-            "--cwd",
-            type=click.Path(exists=True, file_okay=False, path_type=Path),
-            default=Path("."),
-            help="Folder of the repository (default: the current one).",
-        ),
-        click.option(
-            "-v",
-            "--variable",
-            "variables",
-            multiple=True,
-            metavar="KEY=VALUE",
-            help="Set a variable, over the file's and GitLab's own (repeatable).",
-        ),
-        click.option("--tag", help="Plan a tag pipeline for this tag (at HEAD)."),
-        click.option("--branch", help="Plan a branch pipeline for this branch."),
-        click.option(
-            "--source",
-            default="push",
-            show_default=True,
-            help="CI_PIPELINE_SOURCE: push, web, schedule, api, merge_request_event...",
-        ),
-        click.option("--target", help="Target branch of a merge request pipeline."),
-        click.option(
-            "--worktree/--committed",
-            default=False,
-            help="Use the working tree as it is instead of the committed HEAD.",
-        ),
-        click.option(
-            "--file",
-            "config_file",
-            default=".gitlab-ci.yml",
-            show_default=True,
-            help="The CI configuration file, relative to the repository.",
-        ),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def make_options(**kwargs: Any) -> Any:
-    """The pipeline options record from the shared click options."""
-    from minirunner.context import Options, parse_assignments
-
-    return Options(
-        cwd=kwargs["cwd"].resolve(),
-        tag=kwargs["tag"],
-        branch=kwargs["branch"],
-        source=kwargs["source"],
-        target=kwargs["target"],
-        variables=parse_assignments(kwargs["variables"]),
-        worktree=kwargs["worktree"],
-        config_file=kwargs["config_file"],
-    )
-
-
-def pipeline_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:
-    """Split the shared options from a command's own."""
-    shared = ("cwd", "variables", "tag", "branch", "source", "target", "worktree")
-    return {key: kwargs.pop(key) for key in (*shared, "config_file")}
+EXIT_BROKEN_PIPE = 141
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="minirunner")
 def cli() -> None:
-    """Run a repository's .gitlab-ci.yml locally, with GitLab's semantics."""
+    """Run a repository's .gitlab-ci.yml locally, with GitLab's semantics.
+
+    Shell completion: eval "$(_MINIRUNNER_COMPLETE=bash_source minirunner)"
+    (zsh_source, fish_source for the other shells).
+    """
 
 
-@cli.command("run")
-@click.argument("jobs", nargs=-1)
+@cli.command("run", cls=ProjectCommand)
+@click.argument("jobs", nargs=-1, shell_complete=job_names)
 @pipeline_options
 @click.option(
     "--executor",
     type=click.Choice(["auto", "shell", "docker"]),
     default="auto",
     show_default=True,
+    envvar=envvar("executor"),
     help="Where jobs run; auto: docker for jobs with an image, else shell.",
 )
 @click.option("--needs", "with_needs", is_flag=True, help="Also run what JOBS need.")
 @click.option(
+    "--stage",
+    "stages",
+    multiple=True,
+    metavar="NAME",
+    help="Run the jobs of this stage (repeatable; manual jobs only by name).",
+)
+@click.option(
     "--force", is_flag=True, help="Run named jobs even if rules exclude them."
 )
 @click.option(
-    "-j", "--concurrency", type=click.IntRange(1), help="Jobs at once (default: cores)."
+    "-j",
+    "--concurrency",
+    type=click.IntRange(1),
+    envvar=envvar("concurrency"),
+    help="Jobs at once (default: cores).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the jobs and their scripts, variables filled in; run nothing.",
 )
 @click.option(
     "--report",
@@ -113,28 +76,49 @@ def cli() -> None:
     "--registry/--no-registry",
     "registry",
     default=None,
+    envvar=envvar("registry"),
     help="Start the local registry (default: when a job mentions it or docker).",
 )
-@click.option("--keep", is_flag=True, help="Keep the jobs' folders for debugging.")
 @click.option(
-    "--color",
-    type=click.Choice(["auto", "always", "never"]),
-    default="auto",
-    show_default=True,
-    help="Colour the output.",
+    "--pull-policy",
+    "pull_policy",
+    multiple=True,
+    type=click.Choice(["never", "if-not-present", "always"]),
+    envvar=envvar("pull_policy"),
+    help="Pull policy for images whose job sets none (default: if-not-present).",
 )
-@click.option("-q", "--quiet", is_flag=True, help="Show only the summary.")
-@click.option("--verbose", is_flag=True, help="Show minirunner's own diagnostics.")
+@click.option(
+    "--keep",
+    is_flag=True,
+    envvar=envvar("keep"),
+    help="Keep the jobs' folders for debugging.",
+)
+@colour_option
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    envvar=envvar("progress"),
+    help="Show the live job view (default: on a terminal).",
+)
+@click.option(
+    "-q", "--quiet", is_flag=True, envvar=envvar("quiet"), help="Show only the summary."
+)
+@click.option(
+    "--verbose",
+    is_flag=True,
+    envvar=envvar("verbose"),
+    help="Show minirunner's own diagnostics too.",
+)
 def run_command(jobs: tuple[str, ...], **kwargs: Any) -> None:
     """Run the pipeline (or only JOBS) and exit non-zero when it fails."""
-    from minirunner.session import run_pipeline
+    from minirunner.commands.run import RunChoice, run_pipeline
 
     options = make_options(**pipeline_kwargs(kwargs))
-    code = run_pipeline(options, jobs=jobs, **kwargs)
+    code = run_pipeline(options, RunChoice(jobs=jobs, **kwargs))
     sys.exit(code)
 
 
-@cli.command("list")
+@cli.command("list", cls=ProjectCommand)
 @pipeline_options
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
 def list_command(as_json: bool, **kwargs: Any) -> None:
@@ -144,7 +128,7 @@ def list_command(as_json: bool, **kwargs: Any) -> None:
     list_pipeline(make_options(**kwargs), as_json=as_json)
 
 
-@cli.command("lint")
+@cli.command("lint", cls=ProjectCommand)
 @pipeline_options
 def lint_command(**kwargs: Any) -> None:
     """Check the configuration as GitLab would, without running anything."""
@@ -153,35 +137,72 @@ def lint_command(**kwargs: Any) -> None:
     lint_pipeline(make_options(**kwargs))
 
 
-@cli.command("vars")
-@click.argument("job", required=False)
+@cli.command("vars", cls=ProjectCommand)
+@click.argument("job", required=False, shell_complete=job_names)
 @pipeline_options
 @click.option("--json", "as_json", is_flag=True, help="Print the variables as JSON.")
 @click.option("--reveal", is_flag=True, help="Show masked values as they are.")
 def vars_command(job: str | None, as_json: bool, reveal: bool, **kwargs: Any) -> None:
     """Print the variables a job (or the pipeline's rules) would see."""
-    from minirunner.session import show_variables
+    from minirunner.commands.inspect import show_variables
 
     show_variables(make_options(**kwargs), job, as_json=as_json, reveal=reveal)
 
 
-@cli.command("explain")
-@click.argument("jobs", nargs=-1)
+@cli.command("explain", cls=ProjectCommand)
+@click.argument("jobs", nargs=-1, shell_complete=job_names)
 @pipeline_options
-def explain_command(jobs: tuple[str, ...], **kwargs: Any) -> None:
+@colour_option
+def explain_command(jobs: tuple[str, ...], color: str, **kwargs: Any) -> None:
     """Say which rule put each job in the pipeline or kept it out, and why."""
-    from minirunner.session import explain_pipeline
+    from minirunner.commands.inspect import explain_pipeline
 
-    explain_pipeline(make_options(**kwargs), jobs)
+    explain_pipeline(make_options(**kwargs), jobs, color=color)
 
 
-@cli.command("show")
+@cli.command("graph", cls=ProjectCommand)
+@pipeline_options
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "mermaid", "dot"]),
+    default="text",
+    show_default=True,
+    help="A drawing for the terminal, or Mermaid or Graphviz DOT source.",
+)
+def graph_command(fmt: str, **kwargs: Any) -> None:
+    """Draw the pipeline's stages and needs."""
+    from minirunner.commands.inspect import graph_pipeline
+
+    graph_pipeline(make_options(**kwargs), fmt=fmt)
+
+
+@cli.command("show", cls=ProjectCommand)
 @pipeline_options
 def show_command(**kwargs: Any) -> None:
     """Print the fully expanded configuration (includes, extends, references)."""
     from minirunner.session import show_config
 
     show_config(make_options(**kwargs))
+
+
+@cli.command("logs")
+@click.argument("jobs", nargs=-1, shell_complete=job_names)
+@click.option(
+    "--cwd",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=Path("."),
+    help="Folder of the repository (default: the current one).",
+)
+@click.option("--run", "run", type=click.IntRange(1), help="Another run's number.")
+@click.option("-n", "--tail", type=click.IntRange(0), help="Only the last N lines.")
+def logs_command(
+    jobs: tuple[str, ...], cwd: Path, run: int | None, tail: int | None
+) -> None:
+    """List the last run's jobs and logs, or print the logs of JOBS."""
+    from minirunner.commands.logs import show_logs
+
+    show_logs(cwd, jobs, run=run, tail=tail)
 
 
 @cli.group("registry")
@@ -232,7 +253,7 @@ def crash_log_path() -> Path:
 def main() -> None:
     """Entry point: user errors in one line, anything else logged, Ctrl-C as 130."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(standalone_mode=False, prog_name="minirunner")
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
@@ -242,6 +263,13 @@ def main() -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # The reader of our output left (`minirunner list | head`): stop quietly,
+        # as git does, with 128 + SIGPIPE.
+        from minirunner.output import silence
+
+        silence(sys.stdout)
+        sys.exit(EXIT_BROKEN_PIPE)
     except Exception as error:  # an error of minirunner's own, not the user's
         import traceback
 

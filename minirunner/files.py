@@ -89,18 +89,20 @@ def copy_files(source: Path, paths: Iterable[str], destination: Path) -> int:
     """Copy the paths from source to destination, links as links; return the count.
 
     A link that leads out of the source folder is not followed, so nothing of the
-    host outside the project is ever copied.
+    host outside the project is ever copied; nor is anything written through a
+    link below the destination.
     """
     count = 0
     for relative in paths:
         origin = source / relative
         target = destination / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
         if origin.is_symlink():
-            if target.is_symlink() or target.exists():
-                target.unlink()
+            _real_folder(destination, target.parent)
+            _clear(target)
             os.symlink(os.readlink(origin), target)
         elif origin.is_file() and inside(source, origin):
+            _real_folder(destination, target.parent)
+            _clear(target)
             shutil.copy2(origin, target)
         else:
             continue
@@ -109,6 +111,44 @@ def copy_files(source: Path, paths: Iterable[str], destination: Path) -> int:
 
 
 def copy_tree(source: Path, destination: Path) -> None:
-    """Lay a stored folder over a checkout, as an artifact or cache download does."""
-    if source.is_dir():
-        shutil.copytree(source, destination, symlinks=True, dirs_exist_ok=True)
+    """Lay a stored folder over a checkout, as an artifact or cache download does.
+
+    Nothing is written through a link of the checkout: a link (committed, or
+    made by a job) where the stored folder has a folder or a file is replaced,
+    as an archive extraction replaces what is in its way. Otherwise a link
+    `out -> /anywhere` would lead the files of `out/` out of the checkout.
+    """
+    if not source.is_dir():
+        return
+    for folder, subfolders, names in os.walk(source):
+        here = Path(folder)
+        target_folder = destination / here.relative_to(source)
+        _real_folder(destination, target_folder)
+        links = [name for name in subfolders if (here / name).is_symlink()]
+        for name in [*links, *names]:
+            origin, target = here / name, target_folder / name
+            _clear(target)
+            if origin.is_symlink():
+                os.symlink(os.readlink(origin), target)
+            else:
+                shutil.copy2(origin, target)
+
+
+def _real_folder(root: Path, folder: Path) -> None:
+    """Make every component of `folder` below `root` a real folder, replacing
+    links and files that stand in the way."""
+    root.mkdir(parents=True, exist_ok=True)
+    current = root
+    for part in folder.relative_to(root).parts:
+        current = current / part
+        if current.is_symlink() or (current.exists() and not current.is_dir()):
+            current.unlink()
+        current.mkdir(exist_ok=True)
+
+
+def _clear(path: Path) -> None:
+    """Remove what is at `path` (a link itself, never its target)."""
+    if path.is_symlink() or path.is_file():
+        path.unlink()
+    elif path.is_dir():
+        shutil.rmtree(path)

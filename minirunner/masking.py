@@ -70,9 +70,8 @@ class Masker:
         appear there either; the terminal text then falls back to it.
         """
         raw = self.mask(line)
-        shown = visible(raw)
-        plain = self.mask(shown)
-        if plain != shown:
+        plain = self.mask(visible(line))
+        if visible(raw) != plain:
             return plain, plain
         return plain, raw
 

@@ -19,8 +19,9 @@ __all__ = ["ANSI", "MASK", "Console", "JobLog", "mask", "paint", "use_colour"]
 
 # GitLab's collapsible sections (https://docs.gitlab.com/ci/jobs/job_logs/):
 # `section_start:TIME:NAME[collapsed=true]\r\e[0KHeader` ... `section_end:TIME:NAME`.
+# The "\r" is required, so an echoed command that prints a marker is no marker.
 SECTION = re.compile(
-    r"section_(start|end):(\d+):([A-Za-z0-9_.-]+)(\[[^\]]*\])?\r?(?:\x1b\[0K)?(.*)"
+    r"section_(start|end):(\d+):([A-Za-z0-9_.-]+)(\[[^\]]*\])?\r(?:\x1b\[0K)?(.*)"
 )
 JOB_COLOURS = (36, 35, 33, 34, 32, 96, 95, 93, 94, 92)
 STATUS_COLOURS = {
@@ -92,6 +93,7 @@ class Console:
         self._width = 0
         self._colours: dict[str, int] = {}
         self._view: ProgressView | None = None
+        self._gone: set[TextIO] = set()
 
     def add_secrets(self, secrets: Iterable[str]) -> None:
         """Values to hide everywhere this console writes, job output included."""
@@ -103,12 +105,20 @@ class Console:
 
     def _emit(self, text: str, *, err: bool = False) -> None:
         with self._lock:
-            if self._view is not None:
-                self._view.print(text)
-                return
             target = self.errors if err else self.stream
-            target.write(text)
-            target.flush()
+            if target in self._gone:
+                return
+            try:
+                if self._view is not None:
+                    self._view.print(text)
+                    return
+                target.write(text)
+                target.flush()
+            except BrokenPipeError:
+                # A reader such as `| head` left: the run goes on, its logs
+                # are kept, and nothing more is written there.
+                self._gone.add(target)
+                silence(target)
 
     def info(self, message: str) -> None:
         """A line about the pipeline (hidden by -q)."""
@@ -168,6 +178,18 @@ class Console:
             view.stop()
 
 
+def silence(stream: TextIO) -> None:
+    """Point a standard stream whose reader left at /dev/null, so that Python's
+    own flush at exit does not fail on it too."""
+    try:
+        descriptor = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, descriptor)
+    os.close(null)
+
+
 class JobLog:
     """Receives a job's output; masks it, keeps it in the log, shows it.
 
@@ -209,7 +231,9 @@ class JobLog:
             cut = text.rfind("\n") + 1
             self._pending = text[cut:]
             if cut:
-                self._write(text[:cut].splitlines())
+                # Lines end at "\n" only: "\r" belongs to the line (progress
+                # redraws, section markers).
+                self._write(text[: cut - 1].split("\n"))
 
     def _write(self, lines: list[str]) -> None:
         plain, shown = self._render(lines)
@@ -238,7 +262,9 @@ class JobLog:
         shown_text = "".join(f"{self.prefix}{line}{end}" for line in shown)
         return plain_text, shown_text
 
-    def _section(self, marker: re.Match[str], plain: list[str], shown: list[str]) -> None:
+    def _section(
+        self, marker: re.Match[str], plain: list[str], shown: list[str]
+    ) -> None:
         kind, _, name, options, rest = marker.groups()
         rest_plain, rest_shown = self.masker.line(rest)
         if kind == "end":

@@ -70,6 +70,7 @@ class ProgressView:
     def started(self, name: str) -> None:
         """A job began to run."""
         self.jobs.setdefault(name, _Job()).started = time.monotonic()
+        self.live.refresh()
 
     def finished(self, name: str, status: str | None) -> None:
         """A job ended; its status may come later or not at all."""
@@ -78,13 +79,16 @@ class ProgressView:
             job.ended = time.monotonic()
         if status is not None:
             job.status = status
+        self.live.refresh()
 
     def counts(self) -> dict[str, int]:
         """How many jobs are pending, running, done and failed."""
         jobs = self.jobs.values()
         done = [job for job in jobs if job.ended is not None]
         return {
-            "running": sum(1 for j in jobs if j.started is not None and j.ended is None),
+            "running": sum(
+                1 for j in jobs if j.started is not None and j.ended is None
+            ),
             "done": len(done),
             "failed": sum(1 for job in done if job.status in BAD),
             "pending": sum(1 for j in jobs if j.started is None and j.ended is None),

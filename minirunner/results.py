@@ -113,7 +113,7 @@ def print_summary(
     if result.jobs:
         rich = is_terminal(console.stream)
         table = rich_table(result, console.colour) if rich else plain_table(result)
-        console.write("\n" + table)
+        console.write(("" if console.quiet else "\n") + table)
         for job in result.jobs:
             if job.status == "failed" and job.log is not None:
                 console.write(failure(job, tail_lines, console.colour))

@@ -44,7 +44,12 @@ BUILDS_DIR = "/builds"
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How to run: which jobs, how many at once, with which executor."""
+    """How to run: which jobs, how many at once, with which executor.
+
+    `secrets` maps masked variables to their values; `file_paths` maps file-type
+    variables to the file holding their value (what the job's variable holds, as
+    GitLab gives it, gitlab#30775).
+    """
 
     executor: str = "auto"
     jobs: tuple[str, ...] = ()
@@ -54,6 +59,7 @@ class RunSettings:
     keep: bool = False
     secrets: Mapping[str, str] = field(default_factory=dict)
     pull_policy: tuple[str, ...] = ()
+    file_paths: Mapping[str, str] = field(default_factory=dict)
 
 
 class PipelineRun:
@@ -149,6 +155,7 @@ class PipelineRun:
                 name = running.pop(future)
                 result = future.result()
                 results[name] = result
+                self.console.job_finished(name, result.status)
                 scheduler.finish(name, result.status, result.allow_failure)
         for name, job in by_name.items():
             if name not in results:
@@ -157,7 +164,7 @@ class PipelineRun:
                 )
 
     def _settled(self, job: PlannedJob, status: str, reason: str) -> JobResult:
-        self.console.info(f"{job.name}: {status} ({reason})")
+        self.console.settled(job.name, status, reason)
         return JobResult(job.name, job.stage, status, job.allow_failure, message=reason)
 
     def _run_job(self, planned: PlannedJob, workspace: Path) -> JobResult:
@@ -184,9 +191,8 @@ class PipelineRun:
         else:
             env = self.environment(planned, dotenv=dotenv)
         secrets = [
-            value
-            for key, value in env.items()
-            if value and (key in self.settings.secrets or key in MASKED_PREDEFINED)
+            *self.settings.secrets.values(),
+            *(value for key, value in env.items() if key in MASKED_PREDEFINED),
         ]
         log = self.console.job_log(job.name, log_path, secrets)
         attempts = job.retry.max + 1
@@ -465,7 +471,11 @@ class PipelineRun:
             dict(dotenv or {}),
             self.context.options.variables,
         ]
-        return resolve(layers)
+        env = resolve(layers)
+        for name, path in self.settings.file_paths.items():
+            if name in env:
+                env[name] = path
+        return env
 
     def _job_number(self, name: str) -> int:
         names = [job.name for job in self.plan.jobs]

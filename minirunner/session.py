@@ -1,38 +1,87 @@
-"""What each command does, as functions of plain values (the CLI only parses)."""
+"""Reading a pipeline for the commands, and the small commands themselves.
+
+The CLI only parses; the work lives in functions of plain values here and in
+`minirunner.commands`.
+"""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from collections.abc import Iterable
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
 import click
 
 from minirunner.context import Context, Options, load_context
 from minirunner.errors import RegistryError
-from minirunner.output import Console, use_colour
 from minirunner.plan import Plan, make_plan
-from minirunner.runs import new_run_folder, next_run_id
+from minirunner.runs import next_run_id
+from minirunner.varfiles import UserVariables
 
 REGISTRY_HINTS = ("CI_REGISTRY", "docker ")
 
 
-def plan_pipeline(
+@dataclass(frozen=True)
+class Pipeline:
+    """A planned pipeline and the variables files it was planned with.
+
+    `user` holds only the variables the command line did not override.
+    """
+
+    context: Context
+    plan: Plan
+    user: UserVariables
+
+
+def with_user_variables(options: Options) -> tuple[Options, UserVariables]:
+    """Options whose variables include the variables files', below `--variable`."""
+    from minirunner.gitstate import read_git_state
+    from minirunner.varfiles import load_user_variables
+    from minirunner.variables.project import project_info
+
+    state = read_git_state(options.cwd)
+    project = project_info(state.remote_url, state.root.name)
+    user = load_user_variables(state.root, project.path)
+    kept = {
+        name: item
+        for name, item in user.variables.items()
+        if name not in options.variables
+    }
+    user = UserVariables(kept, user.sources)
+    merged = {**user.pipeline_values(), **options.variables}
+    return replace(options, variables=merged), user
+
+
+def load_pipeline(
     options: Options, *, pipeline_id: int | None = None, registry: str | None = None
-) -> tuple[Context, Plan]:
-    """Read everything and decide the pipeline."""
+) -> Pipeline:
+    """Read everything, variables files included, and decide the pipeline."""
     from minirunner.gitstate import read_git_state
 
+    options, user = with_user_variables(options)
     if pipeline_id is None:
         pipeline_id = next_run_id(read_git_state(options.cwd).root)
     context = load_context(options, pipeline_id=pipeline_id, registry=registry)
     plan = make_plan(
         context.config, context.inputs, context.variables, options.variables
     )
-    return context, plan
+    return Pipeline(context, plan, user)
+
+
+def plan_pipeline(
+    options: Options, *, pipeline_id: int | None = None, registry: str | None = None
+) -> tuple[Context, Plan]:
+    """Read everything and decide the pipeline."""
+    pipeline = load_pipeline(options, pipeline_id=pipeline_id, registry=registry)
+    return pipeline.context, pipeline.plan
+
+
+def show_notes(context: Context) -> None:
+    """What the user should know about how the pipeline was read, on stderr."""
+    for note in context.notes:
+        click.echo(f"Note: {note}", err=True)
 
 
 def plan_json(context: Context, plan: Plan) -> dict[str, Any]:
@@ -66,6 +115,7 @@ def plan_json(context: Context, plan: Plan) -> dict[str, Any]:
 def list_pipeline(options: Options, *, as_json: bool) -> None:
     """`minirunner list`."""
     context, plan = plan_pipeline(options)
+    show_notes(context)
     if as_json:
         click.echo(json.dumps(plan_json(context, plan), indent=2))
         return
@@ -81,12 +131,15 @@ def list_pipeline(options: Options, *, as_json: bool) -> None:
         click.echo(f"not in the pipeline: {job.name} ({decision.reason})")
 
 
-def job_rows(plan: Plan) -> list[tuple[str, ...]]:
-    """The rows of `minirunner list`'s table, header first."""
+def job_rows(plan: Plan, names: Iterable[str] | None = None) -> list[tuple[str, ...]]:
+    """The rows of `minirunner list`'s table, header first (only `names` if given)."""
+    chosen = None if names is None else set(names)
     rows: list[tuple[str, ...]] = [
         ("stage", "job", "when", "allow_failure", "needs", "image")
     ]
     for job in plan.jobs:
+        if chosen is not None and job.name not in chosen:
+            continue
         needs = (
             "-" if job.needs is None else ", ".join(n.job for n in job.needs) or "[]"
         )
@@ -121,10 +174,35 @@ def describe_ref(context: Context) -> str:
 def lint_pipeline(options: Options) -> None:
     """`minirunner lint`: load and plan; any error surfaces as one line."""
     context, plan = plan_pipeline(options)
+    show_notes(context)
     click.echo(
         f"{context.options.config_file} is valid: {len(context.config.jobs)} jobs, "
         f"{len(plan.jobs)} in this pipeline"
     )
+
+
+def show_config(options: Options) -> None:
+    """`minirunner show`: the merged configuration as YAML."""
+    import yaml
+
+    from minirunner import gitstate
+    from minirunner.config import expanded_config, load_include_map
+    from minirunner.sourcetree import DirectoryTree, SourceTree
+
+    options, _ = with_user_variables(options)
+    state = gitstate.read_git_state(options.cwd)
+    tree: SourceTree = (
+        DirectoryTree(state.root)
+        if options.worktree
+        else gitstate.commit_tree(state.root, state.head.sha)
+    )
+    data = expanded_config(
+        tree,
+        options.config_file,
+        include_variables=options.variables,
+        include_map=load_include_map(state.root),
+    )
+    click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
 
 
 def needs_registry(plan: Plan, jobs: Iterable[str]) -> bool:
@@ -145,12 +223,15 @@ def needs_registry(plan: Plan, jobs: Iterable[str]) -> bool:
 
 def start_registry() -> dict[str, str]:
     """Start (or find) the local registry; its variables for the jobs."""
+    return registry_variables(start_registry_info())
+
+
+def start_registry_info() -> Any:
+    """Start (or find) the local registry; its RegistryInfo."""
     from minirunner import engine, registry
 
     name, volume = registry_names()
-    return registry_variables(
-        registry.ensure_registry(engine.connect(), name=name, volume=volume)
-    )
+    return registry.ensure_registry(engine.connect(), name=name, volume=volume)
 
 
 def registry_names() -> tuple[str, str]:
@@ -186,159 +267,6 @@ def registry_variables(info: Any) -> dict[str, str]:
         "CI_REGISTRY_USER": info.user,
         "CI_REGISTRY_PASSWORD": info.password,
     }
-
-
-def run_pipeline(
-    options: Options,
-    *,
-    jobs: tuple[str, ...],
-    executor: str,
-    with_needs: bool,
-    force: bool,
-    concurrency: int | None,
-    report: Path | None,
-    registry: bool | None,
-    keep: bool,
-    color: str,
-    quiet: bool,
-    verbose: bool,
-) -> int:
-    """`minirunner run`; returns the exit status."""
-    from minirunner.results import print_summary, write_report
-    from minirunner.runner import PipelineRun, RunSettings
-
-    console = Console(
-        colour=use_colour(color, sys.stdout), quiet=quiet, verbose=verbose
-    )
-    context, plan = plan_pipeline(options, pipeline_id=0)
-    registry_vars: dict[str, str] = {}
-    if registry or (registry is None and needs_registry(plan, jobs)):
-        registry_vars = start_registry()
-        console.debug(f"local registry at {registry_vars['CI_REGISTRY']}")
-    run_id, run_dir = new_run_folder(context.root)
-    context, plan = plan_pipeline(
-        options, pipeline_id=run_id, registry=registry_vars.get("CI_REGISTRY")
-    )
-    console.info(describe_ref(context))
-    if not plan.created:
-        console.info(f"No pipeline: {plan.workflow.reason}")
-        return 0
-    if not plan.jobs:
-        console.info("No job is in this pipeline:")
-        for job, decision in plan.excluded:
-            console.info(f"  {job.name}: {decision.reason}")
-        return 0
-    settings = RunSettings(
-        executor=executor,
-        jobs=jobs,
-        with_needs=with_needs,
-        force=force,
-        concurrency=concurrency or os.cpu_count() or 2,
-        keep=keep,
-    )
-    runner = PipelineRun(
-        context, plan, settings, console, run_id, run_dir, registry=registry_vars
-    )
-    result = runner.run()
-    snapshot = (
-        "working tree" if options.worktree else f"commit {context.state.head.sha[:8]}"
-    )
-    from dataclasses import replace
-
-    result = replace(result, snapshot=snapshot)
-    write_report(result, run_dir / "report.json")
-    if report is not None:
-        write_report(result, report)
-    print_summary(console, result)
-    if result.interrupted:
-        return 128 + result.interrupted
-    return 0 if result.status == "success" else 1
-
-
-def show_variables(
-    options: Options, job: str | None, *, as_json: bool, reveal: bool
-) -> None:
-    """`minirunner vars`: a job's variables, or those rules see."""
-    from minirunner.runner import MASKED_PREDEFINED, PipelineRun, RunSettings
-
-    registry_vars = running_registry()
-    context, plan = plan_pipeline(options, registry=registry_vars.get("CI_REGISTRY"))
-    if job is None:
-        values = dict(plan.variables)
-    else:
-        planned = plan.get(job)
-        if planned is None:
-            from minirunner.errors import UsageError
-
-            raise UsageError(f"job '{job}' is not in this pipeline")
-        runner = PipelineRun(
-            context,
-            plan,
-            RunSettings(),
-            Console(),
-            context.pipeline_id,
-            Path("."),
-            registry=registry_vars,
-        )
-        values = runner.environment(planned)
-    if not reveal:
-        values = {
-            key: "[MASKED]" if key in MASKED_PREDEFINED and value else value
-            for key, value in values.items()
-        }
-    if as_json:
-        click.echo(json.dumps(dict(sorted(values.items())), indent=2))
-        return
-    for key, value in sorted(values.items()):
-        click.echo(f"{key}={value}")
-
-
-def explain_pipeline(options: Options, jobs: tuple[str, ...]) -> None:
-    """`minirunner explain`: why each job is in or out."""
-    context, plan = plan_pipeline(options)
-    click.echo(describe_ref(context))
-    if not plan.created:
-        click.echo(f"No pipeline: {plan.workflow.reason}")
-        return
-    decisions = [(p.job, p.decision, True) for p in plan.jobs] + [
-        (job, decision, False) for job, decision in plan.excluded
-    ]
-    known = {job.name for job, _, _ in decisions}
-    for name in jobs:
-        if name not in known:
-            from minirunner.errors import UsageError
-
-            raise UsageError(f"no job named '{name}'")
-    for job, decision, included in decisions:
-        if jobs and job.name not in jobs:
-            continue
-        verdict = "in the pipeline" if included else "not in the pipeline"
-        click.echo(f"\n{job.name}: {verdict}: {decision.reason}")
-        for trace in decision.trace:
-            click.echo(f"  {trace}")
-
-
-def show_config(options: Options) -> None:
-    """`minirunner show`: the merged configuration as YAML."""
-    import yaml
-
-    from minirunner import gitstate
-    from minirunner.config import expanded_config, load_include_map
-    from minirunner.sourcetree import DirectoryTree, SourceTree
-
-    state = gitstate.read_git_state(options.cwd)
-    tree: SourceTree = (
-        DirectoryTree(state.root)
-        if options.worktree
-        else gitstate.commit_tree(state.root, state.head.sha)
-    )
-    data = expanded_config(
-        tree,
-        options.config_file,
-        include_variables=options.variables,
-        include_map=load_include_map(state.root),
-    )
-    click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
 
 
 def registry_up() -> None:

@@ -181,7 +181,9 @@ def read_yaml(path: Path) -> dict[str, Any]:
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
         problem = getattr(error, "problem", None) or str(error)
-        raise ConfigError(f"not valid YAML: {problem}", file=str(path), line=line)
+        raise ConfigError(
+            f"not valid YAML: {problem}", file=str(path), line=line
+        ) from None
     if data is None or data == "":
         return {}
     if not isinstance(data, dict):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["docker_support"]
+pytest_plugins = ["docker_support", "repo_guard"]
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "Test User",

@@ -12,6 +12,7 @@ from minirunner.config import keywords as kw
 from minirunner.config.model import Refs, Rule, Workflow, frozen_map
 from minirunner.config.records import duration
 from minirunner.config.relations import needs
+from minirunner.config.unused import auto_cancel
 from minirunner.config.values import (
     Site,
     boolean,
@@ -19,6 +20,7 @@ from minirunner.config.values import (
     flatten,
     keyword_name,
     mapping,
+    ruby_str,
     string,
     strings,
     type_name,
@@ -125,11 +127,13 @@ def rule(
         raise site.error(path, f"config should be a hash, not {type_name(raw)}")
     allowed = kw.WORKFLOW_RULE_KEYS if workflow else kw.RULE_KEYS
     check_keys(site, path, raw, allowed)
+    if raw.get("auto_cancel") is not None:
+        auto_cancel(site, f"{path}:auto_cancel", raw["auto_cancel"])
     when = raw.get("when")
     if when is not None:
         allowed_when = kw.WORKFLOW_WHEN if workflow else kw.RULE_WHEN
         if not isinstance(when, str) or when not in allowed_when:
-            raise site.error(f"{path}:when", f"unknown value: {when}")
+            raise site.error(f"{path}:when", f"unknown value: {ruby_str(when)}")
     start_in = raw.get("start_in")
     if when == "delayed":
         if start_in is None:
@@ -200,6 +204,8 @@ def workflow(site: Site, raw: Any, warnings: list[str]) -> Workflow:
         return Workflow()
     mapping(site, "workflow", raw)
     check_keys(site, "workflow", raw, kw.WORKFLOW_KEYS)
+    if raw.get("auto_cancel") is not None:
+        auto_cancel(site, "workflow:auto_cancel", raw["auto_cancel"])
     name = raw.get("name")
     if name is not None:
         string(site, "workflow:name", name)

@@ -12,6 +12,7 @@ from minirunner.config import keywords as kw
 from minirunner.config.durations import MONTH, WEEK
 from minirunner.config.model import Job, Location, Retry, Trigger, frozen_map
 from minirunner.config.relations import Matrix, NeedSpec
+from minirunner.config.unused import CHECKS, check_unused
 from minirunner.config.values import (
     Site,
     boolean,
@@ -166,6 +167,9 @@ def build_default(site: Site, key: str, raw: Any, path: str) -> Any:
     if key == "tags":
         return _tags(site, path, raw)
     # hooks and id_tokens have no use offline; they are only type-checked.
+    if key in CHECKS:
+        CHECKS[key](site, path, raw)
+        return raw
     return mapping(site, path, raw)
 
 
@@ -182,6 +186,7 @@ def build_job(
         both = "script" if "script" in raw else "run"
         raise site.error(both, f"these keys cannot be used together: {both}, trigger")
     _unknown(site, raw, kw.BRIDGE if bridge else kw.JOB)
+    check_unused(site, raw)
 
     has_rules = raw.get("rules") is not None
     if has_rules:
@@ -208,8 +213,9 @@ def build_job(
     allow_failure, exit_codes = relations.allow_failure(
         site, "allow_failure", raw.get("allow_failure"), bridge=bridge
     )
-    stage_raw = raw.get("stage", raw.get("type"))
-    stage = "test" if stage_raw is None else string(site, "stage", stage_raw)
+    stage_key = "type" if raw.get("stage") is None else "stage"
+    stage_raw = raw.get(stage_key)
+    stage = "test" if stage_raw is None else string(site, stage_key, stage_raw)
     job_needs = raw.get("needs")
     environment = relations.environment(site, "environment", raw.get("environment"))
     on_stop = (

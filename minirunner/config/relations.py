@@ -9,6 +9,7 @@ from typing import Any
 from minirunner.config import keywords as kw
 from minirunner.config.durations import parse_duration
 from minirunner.config.model import Environment, Need, Trigger
+from minirunner.config.unused import environment_kubernetes, forward
 from minirunner.config.values import (
     Site,
     boolean,
@@ -134,6 +135,8 @@ def environment(site: Site, path: str, raw: Any) -> Environment | None:
     name = values.get("name")
     if not isinstance(name, str) or not name:
         raise site.error(f"{path}:name", "can't be blank")
+    if values.get("kubernetes") is not None:
+        environment_kubernetes(site, f"{path}:kubernetes", values["kubernetes"])
     if not _ENVIRONMENT_NAME.match(name):
         raise site.error(
             f"{path}:name",
@@ -197,6 +200,10 @@ def trigger(site: Site, path: str, raw: Any) -> Trigger:
     if not isinstance(raw, dict):
         raise site.error(path, "has to be either a string or a hash")
     check_keys(site, path, raw, kw.TRIGGER_KEYS)
+    if raw.get("forward") is not None:
+        forward(site, f"{path}:forward", raw["forward"])
+    if raw.get("inputs") is not None:
+        mapping(site, f"{path}:inputs", raw["inputs"])
     strategy = raw.get("strategy")
     if strategy is not None:
         one_of(site, f"{path}:strategy", strategy, ("depend", "mirror"))

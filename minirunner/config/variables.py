@@ -36,6 +36,10 @@ def variables(
             raise site.error(
                 where, "variable definition must be either a string or a hash"
             )
+        if "\0" in name or "\0" in result[name].value:
+            # No process environment can carry it, and GitLab's database
+            # refuses NUL characters in text.
+            raise site.error(where, "a variable cannot contain a NUL character")
     return result
 
 

@@ -6,10 +6,23 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from yaml.events import (
+    MappingEndEvent,
+    MappingStartEvent,
+    SequenceEndEvent,
+    SequenceStartEvent,
+)
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from minirunner.config.lines import KeyLoc, locations
-from minirunner.config.yamlnodes import STR_TAG, Builder, fail, line_of, measure
+from minirunner.config.yamlnodes import (
+    MAX_DEPTH,
+    STR_TAG,
+    Builder,
+    fail,
+    line_of,
+    measure,
+)
 from minirunner.errors import ConfigError
 
 try:
@@ -77,6 +90,16 @@ def _decode(data: bytes, file: str) -> str:
 def _yaml_error(error: yaml.YAMLError, file: str, text: str) -> ConfigError:
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line = int(mark.line) + 1 if mark is not None else None
+    if isinstance(error, yaml.reader.ReaderError):
+        # A character YAML refuses: libyaml gives its byte offset, no mark.
+        before = text.encode("utf-8", "surrogatepass")[: error.position]
+        code = error.character
+        code = ord(code) if isinstance(code, str) else int(code)
+        return fail(
+            file,
+            before.count(b"\n") + 1,
+            f"invalid YAML: unacceptable character #x{code:04x}: {error.reason}",
+        )
     problem = getattr(error, "problem", None) or str(error)
     context = getattr(error, "context", None)
     if mark is not None and _tab_at(text, int(mark.line), int(mark.column)):
@@ -93,7 +116,37 @@ def _tab_at(text: str, line: int, column: int) -> bool:
     return "\t" in lines[line][: column + 1]
 
 
+_OPENING = (SequenceStartEvent, MappingStartEvent)
+_CLOSING = (SequenceEndEvent, MappingEndEvent)
+
+
+def _check_nesting(text: str, file: str) -> None:
+    """Refuse deep nesting before composing: libyaml's composer recurses in C,
+    and a few thousand `[` would overflow its stack (a crash, not an error)."""
+    parser = _BaseLoader(text)
+    depth = 0
+    try:
+        while parser.check_event():
+            event: Any = parser.get_event()
+            kind = event.__class__
+            if kind in _OPENING:
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise fail(
+                        file,
+                        int(event.start_mark.line) + 1,
+                        f"configuration nested deeper than {MAX_DEPTH} levels",
+                    )
+            elif kind in _CLOSING:
+                depth -= 1
+    except yaml.YAMLError as error:
+        raise _yaml_error(error, file, text) from None
+    finally:
+        parser.dispose()
+
+
 def _compose_all(text: str, file: str) -> list[Node]:
+    _check_nesting(text, file)
     loader = _Composer(text)
     try:
         nodes: list[Node] = []

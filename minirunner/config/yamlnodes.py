@@ -155,16 +155,31 @@ class Builder:
 
 
 def measure(node: Node, file: str) -> None:
-    """Refuse alias bombs and deep nesting before anything walks the data."""
+    """Refuse alias bombs and deep nesting before anything walks the data.
+
+    Depth is checked on the way down, so that aliases nesting anchors in
+    anchors cannot take the walk itself past Python's recursion limit.
+    """
     sizes: dict[int, tuple[int, int]] = {}
     active: set[int] = set()
 
-    def visit(current: Node) -> tuple[int, int]:
+    def too_deep(current: Node) -> ConfigError:
+        return fail(
+            file,
+            line_of(current),
+            f"configuration nested deeper than {MAX_DEPTH} levels",
+        )
+
+    def visit(current: Node, level: int) -> tuple[int, int]:
         if current.__class__ is ScalarNode:
             return 1, 1
         known = sizes.get(id(current))
         if known is not None:
+            if level + known[1] - 1 > MAX_DEPTH:
+                raise too_deep(current)
             return known
+        if level > MAX_DEPTH:
+            raise too_deep(current)
         if id(current) in active:
             raise fail(file, line_of(current), "a YAML alias refers to itself")
         active.add(id(current))
@@ -175,7 +190,7 @@ def measure(node: Node, file: str) -> None:
             else [part for pair in current.value for part in pair]
         )
         for child in children:
-            child_count, child_depth = visit(child)
+            child_count, child_depth = visit(child, level + 1)
             count += child_count
             depth = max(depth, child_depth)
             if count > MAX_NODES:
@@ -186,13 +201,9 @@ def measure(node: Node, file: str) -> None:
                     "once YAML aliases are expanded",
                 )
         active.discard(id(current))
-        if depth + 1 > MAX_DEPTH:
-            raise fail(
-                file,
-                line_of(current),
-                f"configuration nested deeper than {MAX_DEPTH} levels",
-            )
+        if level + depth > MAX_DEPTH:
+            raise too_deep(current)
         sizes[id(current)] = (count, depth + 1)
         return count, depth + 1
 
-    visit(node)
+    visit(node, 1)

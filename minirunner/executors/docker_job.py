@@ -27,7 +27,7 @@ from minirunner.executors.docker_archive import (
     copy_back,
     overlay_files,
 )
-from minirunner.executors.docker_command import container_command, job_outcome
+from minirunner.executors.docker_command import container_command
 from minirunner.executors.docker_probe import PROBE_IMAGE, probe_ports
 from minirunner.executors.docker_run import StartFailed, run_container
 from minirunner.executors.docker_services import (
@@ -39,7 +39,7 @@ from minirunner.executors.docker_services import (
     service_hostnames,
     wait_for_services,
 )
-from minirunner.executors.process import ProcessResult
+from minirunner.executors.process import ProcessResult, job_outcome
 from minirunner.variables.expand import expand
 
 if TYPE_CHECKING:

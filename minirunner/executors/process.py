@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from minirunner.executors.base import LineSink
+from minirunner.executors.base import JobOutcome, LineSink
 
 READ_SIZE = 1 << 16
 KILL_GRACE_S = 2.0
@@ -108,3 +108,30 @@ def stop_group(process: subprocess.Popen[bytes]) -> None:
             continue
         except ProcessLookupError:
             return
+
+
+def job_outcome(result: ProcessResult, timeout_s: float) -> JobOutcome:
+    """The job's outcome from how its script ended."""
+    if result.canceled:
+        return JobOutcome("canceled", None, "canceled")
+    if result.timed_out:
+        return JobOutcome(
+            "failed", None, f"the job timed out after {format_seconds(timeout_s)}"
+        )
+    if result.exit_code == 0:
+        return JobOutcome("success", 0)
+    return JobOutcome(
+        "failed", result.exit_code, f"the script exited with {result.exit_code}"
+    )
+
+
+def format_seconds(seconds: float) -> str:
+    """`1h 2m 3s` style, as GitLab shows durations."""
+    if seconds < 60 and seconds != int(seconds):
+        return f"{seconds:g}s"
+    whole = int(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
+    parts.append(f"{secs}s" if secs or not (hours or minutes) else "")
+    return " ".join(part for part in parts if part)

@@ -8,7 +8,7 @@ import threading
 from collections.abc import Mapping
 
 from minirunner.executors.base import AFTER_SCRIPT_TIMEOUT_S, JobOutcome, JobRequest
-from minirunner.executors.process import ProcessResult, run_process
+from minirunner.executors.process import ProcessResult, job_outcome, run_process
 from minirunner.executors.script import build_script
 
 # Variables of the user's own shell that must not leak into a job: a job sees
@@ -46,7 +46,7 @@ class ShellExecutor:
         main = self._run_script(
             request, "script", commands, env, request.timeout_s, request.cancel
         )
-        outcome = self._outcome(main, request.timeout_s)
+        outcome = job_outcome(main, request.timeout_s)
         if job.after_script:
             after_env = {**env, "CI_JOB_STATUS": outcome.status}
             request.emit("Running after_script\n")
@@ -83,31 +83,5 @@ class ShellExecutor:
             cancel=cancel,
         )
 
-    @staticmethod
-    def _outcome(result: ProcessResult, timeout_s: float) -> JobOutcome:
-        if result.canceled:
-            return JobOutcome("canceled", None, "canceled")
-        if result.timed_out:
-            return JobOutcome(
-                "failed", None, f"the job timed out after {format_seconds(timeout_s)}"
-            )
-        if result.exit_code == 0:
-            return JobOutcome("success", 0)
-        return JobOutcome(
-            "failed", result.exit_code, f"the script exited with {result.exit_code}"
-        )
-
     def close(self) -> None:
         """Nothing is held between jobs."""
-
-
-def format_seconds(seconds: float) -> str:
-    """`1h 2m 3s` style, as GitLab shows durations."""
-    if seconds < 60 and seconds != int(seconds):
-        return f"{seconds:g}s"
-    whole = int(seconds)
-    hours, rest = divmod(whole, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else ""]
-    parts.append(f"{secs}s" if secs or not (hours or minutes) else "")
-    return " ".join(part for part in parts if part)

@@ -1,0 +1,1 @@
+"""The commands that do more than read a pipeline: run, inspect, logs."""

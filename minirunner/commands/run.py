@@ -1,0 +1,247 @@
+"""`minirunner run`: choose the jobs, run them (or only show them), sum up."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from minirunner.context import Context, Options
+from minirunner.errors import UsageError
+from minirunner.output import Console, is_terminal, use_colour
+from minirunner.plan import Plan
+from minirunner.runs import new_run_folder
+from minirunner.session import (
+    Pipeline,
+    describe_ref,
+    load_pipeline,
+    needs_registry,
+    registry_variables,
+    running_registry,
+    start_registry_info,
+)
+from minirunner.varfiles import UserVariables
+
+if TYPE_CHECKING:
+    pass
+
+
+@dataclass(frozen=True)
+class Registry:
+    """The local registry a run uses: its variables and its RegistryInfo."""
+
+    variables: Mapping[str, str]
+    info: Any = None
+
+
+@dataclass(frozen=True)
+class RunChoice:
+    """How `minirunner run` was asked to run."""
+
+    jobs: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    executor: str = "auto"
+    with_needs: bool = False
+    force: bool = False
+    concurrency: int | None = None
+    report: Path | None = None
+    registry: bool | None = None
+    keep: bool = False
+    pull_policy: tuple[str, ...] = ()
+    color: str = "auto"
+    quiet: bool = False
+    verbose: bool = False
+    progress: bool | None = None
+    dry_run: bool = False
+
+
+def run_pipeline(options: Options, choice: RunChoice) -> int:
+    """`minirunner run`; returns the exit status."""
+    if choice.report is not None and not choice.report.resolve().parent.is_dir():
+        raise UsageError(f"--report: no folder {choice.report.resolve().parent}")
+    stream = sys.stdout
+    console = Console(
+        colour=use_colour(choice.color, stream),
+        quiet=choice.quiet,
+        verbose=choice.verbose,
+        progress=is_terminal(stream) if choice.progress is None else choice.progress,
+    )
+    if choice.dry_run:
+        from minirunner.commands.dryrun import dry_run
+
+        pipeline = load_pipeline(
+            options, registry=running_registry().get("CI_REGISTRY")
+        )
+        jobs = chosen_names(pipeline.plan, choice, console)
+        return dry_run(pipeline, replace(choice, jobs=jobs), console)
+
+    first = load_pipeline(options, pipeline_id=0)
+    jobs = chosen_names(first.plan, choice, console)
+    registry_info = None
+    registry_vars: dict[str, str] = {}
+    if choice.registry or (
+        choice.registry is None and needs_registry(first.plan, jobs)
+    ):
+        registry_info = start_registry_info()
+        registry_vars = registry_variables(registry_info)
+        console.debug(f"local registry at {registry_vars['CI_REGISTRY']}")
+    run_id, run_dir = new_run_folder(first.context.root)
+    pipeline = load_pipeline(
+        options, pipeline_id=run_id, registry=registry_vars.get("CI_REGISTRY")
+    )
+    context, plan = pipeline.context, pipeline.plan
+    console.info(describe_ref(context))
+    for note in context.notes:
+        console.info(f"Note: {note}")
+    for source in pipeline.user.sources:
+        console.debug(f"variables from {source}")
+    if not options.worktree:
+        note_uncommitted(context.root, console)
+    if not plan.workflow.created:
+        console.info(f"No pipeline: {plan.workflow.reason}")
+        return 0
+    if not plan.jobs and not jobs:
+        console.info("No job is in this pipeline:")
+        for job, decision in plan.excluded:
+            console.info(f"  {job.name}: {decision.reason}")
+        return 0
+    registry = Registry(registry_vars, registry_info)
+    return execute(
+        pipeline, replace(choice, jobs=jobs), console, run_id, run_dir, registry
+    )
+
+
+def execute(
+    pipeline: Pipeline,
+    choice: RunChoice,
+    console: Console,
+    run_id: int,
+    run_dir: Path,
+    registry: Registry,
+) -> int:
+    """Run the planned pipeline, write its reports and print the summary."""
+    from minirunner.results import print_summary, write_report
+    from minirunner.runner import PipelineRun, RunSettings
+
+    context, plan, user = pipeline.context, pipeline.plan, pipeline.user
+    console.add_secrets(user.secrets())
+    files = Path(tempfile.mkdtemp(prefix="minirunner-files-"))
+    settings = RunSettings(
+        executor=choice.executor,
+        jobs=choice.jobs,
+        with_needs=choice.with_needs,
+        force=choice.force,
+        concurrency=choice.concurrency or os.cpu_count() or 2,
+        keep=choice.keep,
+        secrets={name: user.variables[name].value for name in user.masked},
+        file_paths=user.materialise(files),
+        pull_policy=choice.pull_policy,
+    )
+    began = time.monotonic()
+    try:
+        runner = PipelineRun(
+            context,
+            plan,
+            settings,
+            console,
+            run_id,
+            run_dir,
+            registry=registry.variables,
+            registry_info=registry.info,
+        )
+        result = runner.run()
+    finally:
+        console.close()
+        shutil.rmtree(files, ignore_errors=True)
+    result = replace(
+        result,
+        snapshot=snapshot_text(context),
+        duration_s=time.monotonic() - began,
+    )
+    write_report(result, run_dir / "report.json")
+    if choice.report is not None:
+        write_report(result, choice.report)
+    print_summary(console, result)
+    if result.interrupted:
+        return 128 + result.interrupted
+    return 0 if result.status == "success" else 1
+
+
+def chosen_names(plan: Plan, choice: RunChoice, console: Console) -> tuple[str, ...]:
+    """The jobs named, plus those of the stages named (manual jobs only by name)."""
+    if not choice.stages:
+        return choice.jobs
+    names = list(choice.jobs)
+    for stage in choice.stages:
+        if stage not in plan.config.stages:
+            raise UsageError(
+                f"no stage named '{stage}' (stages: {', '.join(plan.config.stages)})"
+            )
+        jobs = [job for job in plan.jobs if job.stage == stage]
+        if not jobs:
+            raise UsageError(f"no job of stage '{stage}' is in this pipeline")
+        for job in jobs:
+            if job.name in names:
+                continue
+            if job.when == "manual":
+                console.info(f"{job.name}: manual, not started (name it to run it)")
+                continue
+            names.append(job.name)
+    if not names:
+        raise UsageError("only manual jobs in the stages asked: name them to run them")
+    return tuple(names)
+
+
+def snapshot_text(context: Context) -> str:
+    """Which files the jobs ran on, for the summary."""
+    sha = context.state.head.sha[:8]
+    if context.options.worktree:
+        return f"the working tree as it is, over {sha}"
+    return f"commit {sha}"
+
+
+def note_uncommitted(root: Path, console: Console) -> None:
+    """Say that uncommitted changes are not in a run of the commit."""
+    changed = uncommitted(root)
+    if changed:
+        count = (
+            "1 uncommitted change"
+            if len(changed) == 1
+            else (f"{len(changed)} uncommitted changes")
+        )
+        verb = "is" if len(changed) == 1 else "are"
+        more = ", …" if len(changed) > 3 else ""
+        console.info(
+            f"Note: {count} ({', '.join(changed[:3])}{more}) {verb} not in this "
+            "run; --worktree runs the working tree as it is"
+        )
+
+
+def uncommitted(root: Path) -> Sequence[str]:
+    """The paths `git status` lists as changed or untracked (not ignored)."""
+    try:
+        done = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=all"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [line[3:] for line in done.stdout.splitlines() if line[3:]]
+
+
+def masked_values(user: UserVariables, env: Mapping[str, str]) -> list[str]:
+    """The values to hide in what a command prints about a job."""
+    from minirunner.runner import MASKED_PREDEFINED
+
+    names = set(user.masked) | set(MASKED_PREDEFINED)
+    return [env[name] for name in names if env.get(name)] + user.secrets()

@@ -1,0 +1,99 @@
+"""Choosing what runs: JOB..., --needs, --stage, manual jobs, --dry-run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cli_support import minirunner
+from conftest import MakeRepo
+
+PIPELINE = """
+stages: [build, test, deploy]
+variables:
+  TARGET: staging
+compile:
+  stage: build
+  script: [echo compiled]
+unit:
+  stage: test
+  script: [echo unit]
+lint:
+  stage: test
+  needs: []
+  script: [echo lint]
+deploy:
+  stage: deploy
+  script: ['echo "deploying to $TARGET from $CI_COMMIT_REF_NAME"', "echo '$TARGET'"]
+  when: manual
+"""
+
+
+@pytest.fixture
+def repo(make_repo: MakeRepo) -> Path:
+    return make_repo({".gitlab-ci.yml": PIPELINE})
+
+
+def ran(stdout: str) -> list[tuple[str, str]]:
+    """(job, status) rows of the summary table."""
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("job ")) + 1
+    rows = []
+    for line in lines[start:]:
+        if not line:
+            break
+        name, _, status, *_ = line.split()
+        rows.append((name, status))
+    return rows
+
+
+def test_a_stage_runs_its_jobs(repo: Path) -> None:
+    done = minirunner(repo, "run", "--stage", "test", "--color", "never")
+    assert done.returncode == 0, done.stderr
+    assert ran(done.stdout) == [("unit", "passed"), ("lint", "passed")]
+
+
+def test_a_manual_job_runs_when_named_with_what_it_needs(repo: Path) -> None:
+    done = minirunner(repo, "run", "deploy", "--needs", "--color", "never")
+    assert done.returncode == 0, done.stderr
+    assert ran(done.stdout) == [
+        ("compile", "passed"),
+        ("unit", "passed"),
+        ("lint", "passed"),
+        ("deploy", "passed"),
+    ]
+    assert "deploy  | deploying to staging from main" in done.stdout
+
+
+def test_a_stage_of_manual_jobs_only_asks_for_names(repo: Path) -> None:
+    done = minirunner(repo, "run", "--stage", "deploy")
+    assert done.returncode == 2
+    assert done.stdout == "deploy: manual, not started (name it to run it)\n"
+    assert done.stderr == (
+        "Error: only manual jobs in the stages asked: name them to run them\n"
+    )
+
+
+def test_an_unknown_stage(repo: Path) -> None:
+    done = minirunner(repo, "run", "--stage", "nope")
+    assert done.stderr == (
+        "Error: no stage named 'nope' (stages: .pre, build, test, deploy, .post)\n"
+    )
+
+
+def test_a_dry_run_prints_the_plan_and_the_scripts_and_runs_nothing(
+    repo: Path,
+) -> None:
+    done = minirunner(repo, "run", "deploy", "--dry-run", "--color", "never")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == [
+        "Dry run: nothing runs. These jobs would:",
+        "",
+        "stage   job     when    allow_failure  needs  image",
+        "deploy  deploy  manual  yes            -      -",
+        "",
+        "── deploy (stage deploy, shell executor)",
+        '$ echo "deploying to staging from main"',
+        "$ echo '$TARGET'",
+    ]
+    assert not (repo / ".minirunner" / "runs").exists()
