@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minirunner.config.model import Artifacts, Job
-from minirunner.files import OutsideProject, copy_files, copy_tree, select
+from minirunner.files import OutsideProject, copy_files, copy_tree, inside, select
 
 DOTENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
@@ -72,7 +72,7 @@ def read_dotenv(checkout: Path, names: Sequence[str]) -> dict[str, str]:
     values: dict[str, str] = {}
     for name in names:
         path = checkout / name
-        if not path.is_file():
+        if not path.is_file() or not inside(checkout, path):
             continue
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             found = DOTENV_LINE.match(line)

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from minirunner.config.model import Cache
-from minirunner.files import OutsideProject, copy_files, copy_tree, select
+from minirunner.files import OutsideProject, copy_files, copy_tree, inside, select
 from minirunner.variables.expand import expand
 from minirunner.variables.slug import slugify
 
@@ -26,7 +26,7 @@ def cache_key(cache: Cache, checkout: Path, env: Mapping[str, str]) -> str:
         digest = hashlib.sha256()
         for name in cache.key_files:
             path = checkout / expand(name, env)
-            if path.is_file():
+            if path.is_file() and inside(checkout, path):
                 digest.update(name.encode() + b"\0" + path.read_bytes())
         key = digest.hexdigest()[:40]
         prefix = expand(cache.key_prefix, env) if cache.key_prefix else ""

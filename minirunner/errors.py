@@ -53,7 +53,8 @@ class ConfigError(MinirunnerError):
         if self.keyword:
             parts.append(f"{self.keyword}")
         parts.append(self.reason)
-        return ": ".join(parts)
+        # One line always: a multi-line expression or value is shown with \n.
+        return ": ".join(parts).replace("\r", "\\r").replace("\n", "\\n")
 
     def located(
         self,

@@ -8,6 +8,7 @@ import tempfile
 import threading
 import time
 import traceback
+import uuid
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -84,6 +85,9 @@ class PipelineRun:
         self.run_dir = run_dir
         self.registry = dict(registry or {})
         self.registry_info = registry_info
+        self.label = uuid.uuid4().hex[:12]
+        """Every container, network and volume of the run carries the label
+        `minirunner.run=<label>`."""
         self.cancel = threading.Event()
         self.abort = threading.Event()
         self.interrupted: int | None = None
@@ -208,16 +212,16 @@ class PipelineRun:
                     break
         except MinirunnerError as error:
             outcome = JobOutcome("failed", None, error.format_message())
-            log.note(f"ERROR: {outcome.message}")
         except Exception:
-            log.note("ERROR: minirunner failed while running this job:")
             log.note(traceback.format_exc().rstrip())
             outcome = JobOutcome("failed", None, "minirunner failed; see the log")
         finally:
-            if outcome.message and outcome.message != outcome.status:
-                log.note(f"Job {outcome.status}: {outcome.message}")
+            if outcome.status == "success":
+                log.note("Job succeeded")
+            elif outcome.message and outcome.message != outcome.status:
+                log.note(f"ERROR: Job {outcome.status}: {outcome.message}")
             else:
-                log.note(f"Job {outcome.status}")
+                log.note(f"ERROR: Job {outcome.status}")
             log.close()
             if not self.settings.keep:
                 shutil.rmtree(folder, ignore_errors=True)
@@ -417,6 +421,7 @@ class PipelineRun:
         with self._lock:
             if name not in self._executors:
                 settings = ExecutorSettings(
+                    run_id=self.label,
                     keep=self.settings.keep,
                     pull_policy=self.settings.pull_policy,
                     registry=self.registry_info,

@@ -80,6 +80,8 @@ def plan_pipeline(
 
 def show_notes(context: Context) -> None:
     """What the user should know about how the pipeline was read, on stderr."""
+    for warning in context.config.warnings:
+        click.echo(f"Warning: {warning}", err=True)
     for note in context.notes:
         click.echo(f"Note: {note}", err=True)
 

@@ -136,7 +136,7 @@ def test_a_failing_job_fails_the_run_with_status_1(make_repo: MakeRepo) -> None:
     assert done.returncode == 1
     assert re.search(r"^a +build +failed +\d", done.stdout, re.M)
     assert re.search(r"^b +test +skipped +-$", done.stdout, re.M)
-    assert "a failed: the script exited with 4" in done.stdout
+    assert "a failed: exit code 4" in done.stdout
 
 
 def test_variables_of_a_job(make_repo: MakeRepo) -> None:

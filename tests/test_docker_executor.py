@@ -173,7 +173,7 @@ def test_a_failure_ends_the_script_and_after_script_sees_failed(
 
     outcome = harness.run(job)
 
-    assert outcome == JobOutcome("failed", 3, "the script exited with 3")
+    assert outcome == JobOutcome("failed", 3, "exit code 3")
     assert harness.log[-5:] == [
         echoed("echo to-stderr >&2; exit 3"),
         "to-stderr",

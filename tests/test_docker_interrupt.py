@@ -144,7 +144,7 @@ def test_a_signal_cancels_the_docker_job_runs_after_script_and_removes_all(
         "interrupted | Running after_script",
         'interrupted | $ echo "after_script sees $CI_JOB_STATUS"',
         "interrupted | after_script sees canceled",
-        "interrupted | Job canceled",
+        "interrupted | ERROR: Job canceled",
     ]
     table = [line.split() for line in lines[started + 7 : started + 10]]
     assert [row[:3] for row in table] == [

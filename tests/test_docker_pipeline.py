@@ -112,7 +112,7 @@ def test_the_sample_pipeline_builds_pushes_and_cleans_up_in_containers(
     with pytest.raises(docker.errors.ImageNotFound):
         docker_client.images.get(image)
     # The run's label is the executor's own id, unknown to the runner's callers.
-    run_id = runner._executors["docker"].run_id  # type: ignore[attr-defined]
+    run_id = runner.label
     assert labelled(docker_client, run_id) == {
         "containers": [],
         "networks": [],
@@ -143,7 +143,7 @@ deploy:
     )
     assert result.jobs[0].message == message
     log = (repo / ".minirunner" / "runs" / "1" / "lint.log").read_text()
-    assert f"ERROR: {message}" in log.splitlines()
+    assert f"ERROR: Job failed: {message}" in log.splitlines()
     assert "never runs" not in log
 
 
@@ -177,12 +177,12 @@ cleared:
     cleared = (runner.run_dir / "cleared.log").read_text().splitlines()
     assert kept[2:] == [
         "the image entrypoint ran",
-        "Job failed: the script exited with 7",
+        "ERROR: Job failed: exit code 7",
     ]
     assert cleared[2:] == [
         "$ echo the script ran",
         "the script ran",
-        "Job success",
+        "Job succeeded",
     ]
 
 
@@ -215,4 +215,4 @@ fetch:
         f"Starting service {PYTHON_IMAGE} ...",
         "Waiting for services to be up and running (timeout 30 seconds)...",
     ]
-    assert log[-3:] == ["200", "200", "Job success"]
+    assert log[-3:] == ["200", "200", "Job succeeded"]

@@ -290,7 +290,11 @@ def test_artifacts_come_back_from_a_remote_engine_and_reach_later_jobs(
     assert "copied" in make_log and "mounted" not in make_log
     assert "after_script sees made from the repo" in make_log
     use_log = (run_dir / "use.log").read_text().splitlines()
-    assert use_log[-3:] == ["$ cat out/result.txt", "made from the repo", "Job success"]
+    assert use_log[-3:] == [
+        "$ cat out/result.txt",
+        "made from the repo",
+        "Job succeeded",
+    ]
 
 
 SERVICE_PIPELINE = f"""
@@ -322,5 +326,5 @@ def test_a_service_of_a_remote_engine_is_waited_for_and_reached_by_alias(
         f"Starting service {REMOTE_ONLY} ...",
         "Waiting for services to be up and running (timeout 30 seconds)...",
     ]
-    assert log[-2:] == ["200", "Job success"]
+    assert log[-2:] == ["200", "Job succeeded"]
     assert [line for line in log if "WARNING" in line] == []

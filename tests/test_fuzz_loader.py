@@ -131,14 +131,13 @@ def _represent_reference(dumper: yaml.SafeDumper, data: Reference) -> yaml.Node:
 
 Dumper.add_representer(Reference, _represent_reference)
 
-references = st.lists(
-    st.sampled_from([*JOB_NAMES, "script", "variables", "rules", "A", "x"]),
-    min_size=0,
-    max_size=3,
+references = st.tuples(
+    st.sampled_from([*JOB_NAMES, ".base", "variables"]),
+    st.sampled_from(["script", "variables", "rules", "A", "image"]),
 ).map(Reference)
 
 values = st.recursive(
-    st.one_of(scalars, references),
+    st.one_of(scalars, scalars, scalars, references),
     lambda inner: st.one_of(
         st.lists(inner, max_size=4),
         st.dictionaries(
@@ -337,6 +336,7 @@ right: dict[str, st.SearchStrategy[Any]] = {
         },
     ),
     "stages": st.lists(st.sampled_from(STAGES), max_size=5),
+    "types": st.lists(st.sampled_from(STAGES), max_size=5),
     "default": st.fixed_dictionaries(
         {},
         optional={
@@ -364,10 +364,10 @@ jobs = st.dictionaries(
 )
 
 documents = st.fixed_dictionaries(
-    {},
+    {"build": jobs},
     optional={
         **{key: keyword_value(key) for key in sorted(kw.GLOBAL)},
-        **{name: jobs for name in JOB_NAMES},
+        **{name: jobs for name in JOB_NAMES if name != "build"},
         "default": st.one_of(right["default"], _keyed(frozenset(kw.DEFAULT_KEYS))),
         "workflow": keyword_value("workflow"),
     },

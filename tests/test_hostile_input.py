@@ -263,11 +263,6 @@ def test_a_duplicate_key_keeps_the_last_value(guarded_repo: MakeRepo) -> None:
     assert [job["stage"] for job in json.loads(outcome.stdout)["jobs"]] == ["deploy"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the commands never show Config.warnings: session/commands must print "
-    "each with console.warn (on stderr) after loading the configuration",
-)
 def test_a_duplicate_key_is_warned_about(guarded_repo: MakeRepo) -> None:
     config = "ship:\n  stage: build\n  stage: test\n  script: [echo]\n"
     repo = guarded_repo({".gitlab-ci.yml": config})
@@ -382,12 +377,6 @@ def test_an_expression_of_thousands_of_tokens(guarded_repo: MakeRepo) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="ExpressionError quotes the expression as written, newlines included; "
-    "errors.py must quote it on one line (newlines as \\n), or cli.main must "
-    "make every message one line",
-)
 def test_an_expression_on_several_lines_is_reported_on_one(
     guarded_repo: MakeRepo,
 ) -> None:

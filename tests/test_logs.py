@@ -53,7 +53,7 @@ def test_one_jobs_log_and_its_tail(repo: Path) -> None:
         "three",
     ]
     tail = minirunner(repo, "logs", "test job", "-n", "2").stdout
-    assert tail == "$ exit 2\nJob failed: the script exited with 2\n"
+    assert tail == "$ exit 2\nERROR: Job failed: exit code 2\n"
 
 
 def test_a_job_that_did_not_run_and_an_unknown_one(repo: Path) -> None:

@@ -200,11 +200,6 @@ def test_a_link_in_the_checkout_cannot_lead_a_download_out(
     assert list((outside / "victim").iterdir()) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="artifacts.read_dotenv follows a link out of the checkout and reads a "
-    "host file: it must skip a dotenv path unless files.inside(checkout, path)",
-)
 def test_a_dotenv_report_cannot_read_a_file_outside(
     guarded_repo: MakeRepo, outside: Path
 ) -> None:
@@ -225,11 +220,6 @@ def test_a_dotenv_report_cannot_read_a_file_outside(
     assert "leaked=[]\n" in str(jobs["use"]["text"])
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cache.cache_key reads `key:files` through links leading out of the "
-    "checkout: it must hash only files for which files.inside(checkout, path)",
-)
 def test_cache_key_files_are_not_read_outside(
     guarded_repo: MakeRepo, repo_guard: RepoGuard, outside: Path
 ) -> None:

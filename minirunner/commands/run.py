@@ -98,17 +98,16 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
     )
     context, plan = pipeline.context, pipeline.plan
     console.info(describe_ref(context))
+    for warning in context.config.warnings:
+        console.warn(warning)
     for note in context.notes:
         console.info(f"Note: {note}")
     for source in pipeline.user.sources:
         console.debug(f"variables from {source}")
     if not options.worktree:
         note_uncommitted(context.root, console)
-    if not plan.workflow.created:
+    if not plan.created and not jobs:
         console.info(f"No pipeline: {plan.workflow.reason}")
-        return 0
-    if not plan.jobs and not jobs:
-        console.info("No job is in this pipeline:")
         for job, decision in plan.excluded:
             console.info(f"  {job.name}: {decision.reason}")
         return 0

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from minirunner.config.yamlnodes import Reference
 from minirunner.errors import ConfigError
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -82,6 +83,8 @@ def type_name(value: object) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a mapping"
+    if isinstance(value, Reference):
+        return f"an unresolved {value.text}"
     return type(value).__name__
 
 

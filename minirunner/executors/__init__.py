@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 class ExecutorSettings:
     """What a run tells every executor it makes."""
 
+    run_id: str | None = None
     keep: bool = False
     pull_policy: tuple[str, ...] = ()
     registry: RegistryInfo | None = None
@@ -36,6 +37,7 @@ def _docker(console: Console, settings: ExecutorSettings) -> Executor:
         console,
         keep=settings.keep,
         pull_policy=settings.pull_policy,
+        run_id=settings.run_id,
         registry=settings.registry,
     )
 

@@ -121,7 +121,7 @@ def job_outcome(result: ProcessResult, timeout_s: float) -> JobOutcome:
     if result.exit_code == 0:
         return JobOutcome("success", 0)
     return JobOutcome(
-        "failed", result.exit_code, f"the script exited with {result.exit_code}"
+        "failed", result.exit_code, f"exit code {result.exit_code}"
     )
 
 
