@@ -88,6 +88,18 @@ def cli() -> None:
     help="Pull policy for images whose job sets none (default: if-not-present).",
 )
 @click.option(
+    "--artifacts-to",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="After the run, copy each job's artifacts into DIR/<job>/.",
+)
+@click.option(
+    "--docker-socket/--no-docker-socket",
+    "docker_socket",
+    default=True,
+    envvar=envvar("docker_socket"),
+    help="Give Docker jobs that use docker this machine's engine (default: yes).",
+)
+@click.option(
     "--keep",
     is_flag=True,
     envvar=envvar("keep"),

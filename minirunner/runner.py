@@ -61,6 +61,7 @@ class RunSettings:
     secrets: Mapping[str, str] = field(default_factory=dict)
     pull_policy: tuple[str, ...] = ()
     file_paths: Mapping[str, str] = field(default_factory=dict)
+    docker_socket: bool = True
 
 
 class PipelineRun:
@@ -425,6 +426,7 @@ class PipelineRun:
                     keep=self.settings.keep,
                     pull_policy=self.settings.pull_policy,
                     registry=self.registry_info,
+                    docker_socket=self.settings.docker_socket,
                 )
                 self._executors[name] = make_executor(name, self.console, settings)
             return self._executors[name]

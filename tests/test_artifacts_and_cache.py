@@ -108,3 +108,16 @@ leak:
     assert "points outside the project" in done.stdout
     stored = repo / ".minirunner" / "runs" / "1" / "artifacts"
     assert not any(p.is_file() and not p.is_symlink() for p in stored.rglob("*"))
+
+
+def test_artifacts_to_copies_them_out_after_the_run(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    config = "a:\n  script: [mkdir -p out, echo hi > out/x.txt]\n"
+    config += "  artifacts:\n    paths: [out/]\n"
+    repo = make_repo({".gitlab-ci.yml": config})
+    target = tmp_path / "collected"
+    done = minirunner(repo, "run", "--artifacts-to", str(target))
+    assert done.returncode == 0, done.stderr
+    assert (target / "a" / "out" / "x.txt").read_text() == "hi\n"
+    assert f"Copied the artifacts of 1 jobs to {target}" in done.stdout

@@ -55,6 +55,8 @@ class RunChoice:
     registry: bool | None = None
     keep: bool = False
     pull_policy: tuple[str, ...] = ()
+    docker_socket: bool = True
+    artifacts_to: Path | None = None
     color: str = "auto"
     quiet: bool = False
     verbose: bool = False
@@ -142,6 +144,7 @@ def execute(
         secrets={name: user.variables[name].value for name in user.masked},
         file_paths=user.materialise(files),
         pull_policy=choice.pull_policy,
+        docker_socket=choice.docker_socket,
     )
     began = time.monotonic()
     try:
@@ -167,6 +170,9 @@ def execute(
     write_report(result, run_dir / "report.json")
     if choice.report is not None:
         write_report(result, choice.report)
+    if choice.artifacts_to is not None:
+        copied = copy_artifacts(run_dir / "artifacts", choice.artifacts_to)
+        console.info(f"Copied the artifacts of {copied} jobs to {choice.artifacts_to}")
     print_summary(console, result)
     if result.interrupted:
         return 128 + result.interrupted
@@ -244,3 +250,16 @@ def masked_values(user: UserVariables, env: Mapping[str, str]) -> list[str]:
 
     names = set(user.masked) | set(MASKED_PREDEFINED)
     return [env[name] for name in names if env.get(name)] + user.secrets()
+
+
+def copy_artifacts(stored: Path, destination: Path) -> int:
+    """Copy each job's kept artifacts to destination/<job>/; the number of jobs."""
+    if not stored.is_dir():
+        return 0
+    count = 0
+    for folder in sorted(stored.iterdir()):
+        shutil.copytree(
+            folder, destination / folder.name, symlinks=True, dirs_exist_ok=True
+        )
+        count += 1
+    return count

@@ -22,6 +22,7 @@ class ExecutorSettings:
     keep: bool = False
     pull_policy: tuple[str, ...] = ()
     registry: RegistryInfo | None = None
+    docker_socket: bool = True
 
 
 def _shell(console: Console, settings: ExecutorSettings) -> Executor:
@@ -38,6 +39,7 @@ def _docker(console: Console, settings: ExecutorSettings) -> Executor:
         keep=settings.keep,
         pull_policy=settings.pull_policy,
         run_id=settings.run_id,
+        docker_socket=settings.docker_socket,
         registry=settings.registry,
     )
 

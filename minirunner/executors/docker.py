@@ -61,14 +61,17 @@ class DockerExecutor:
         bind_checkout: bool | None = None,
         service_timeout_s: float = SERVICE_TIMEOUT_S,
         default_image: str = DEFAULT_IMAGE,
+        docker_socket: bool = True,
     ) -> None:
         """Connect to the engine (DockerUnavailable when it does not answer).
 
         `pull_policy` applies to images whose job or service sets none; `keep`
         leaves every container, network and volume of a job in place; `registry`
         makes its `localhost:PORT` reach the registry inside jobs;
-        `bind_checkout` forces (or forbids) bind-mounting checkouts.
+        `bind_checkout` forces (or forbids) bind-mounting checkouts;
+        `docker_socket` False keeps the engine's socket out of every job.
         """
+        self.docker_socket = docker_socket
         self.console = console
         self.client = client or connect()
         self.api = self.client.api

@@ -146,8 +146,13 @@ class DockerJob:
 
         services = [(expand(each.name, request.env), each) for each in job.services]
         dind = [(name, each) for name, each in services if is_dind(name)]
-        socket = bool(dind) or uses_docker(job, image)
+        socket = (bool(dind) or uses_docker(job, image)) and self.executor.docker_socket
         if socket:
+            self.executor.warn_once(
+                "jobs that use docker get this machine's Docker engine through its "
+                "socket, which gives them root on the engine "
+                "(--no-docker-socket turns this off)"
+            )
             self._bind_engine(dind)
         others = [(name, each) for name, each in services if not is_dind(name)]
         if others:

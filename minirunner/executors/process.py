@@ -120,9 +120,7 @@ def job_outcome(result: ProcessResult, timeout_s: float) -> JobOutcome:
         )
     if result.exit_code == 0:
         return JobOutcome("success", 0)
-    return JobOutcome(
-        "failed", result.exit_code, f"exit code {result.exit_code}"
-    )
+    return JobOutcome("failed", result.exit_code, f"exit code {result.exit_code}")
 
 
 def format_seconds(seconds: float) -> str:
