@@ -146,23 +146,18 @@ def update_readme(
         text,
         "intro",
         f"<!-- bench:intro:begin -->\n{intro}\n<!-- bench:intro:end -->",
-        at_top=True,
     )
     for section, stamp in sections:
-        text = _replace(text, section.key, render(section, stamp), at_top=False)
+        text = _replace(text, section.key, render(section, stamp))
     readme.write_text(text.rstrip("\n") + "\n")
 
 
-def _replace(text: str, key: str, block: str, *, at_top: bool) -> str:
+def _replace(text: str, key: str, block: str) -> str:
+    """Put `block` where the key's markers are, else at the end of `text`."""
     pattern = re.compile(
         rf"<!-- bench:{re.escape(key)}:begin -->.*?<!-- bench:{re.escape(key)}:end -->",
         re.DOTALL,
     )
     if pattern.search(text):
         return pattern.sub(lambda _: block, text, count=1)
-    if at_top:
-        head, _, rest = text.partition("\n")
-        if head.startswith("# "):
-            return f"{head}\n\n{block}\n{rest}"
-        return f"# Benchmarks\n\n{block}\n\n{text}"
     return f"{text.rstrip()}\n\n{block}\n"

@@ -76,7 +76,7 @@ def read_dotenv(checkout: Path, names: Sequence[str]) -> dict[str, str]:
             continue
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             found = DOTENV_LINE.match(line)
-            if found:
+            if found and "\0" not in line:
                 key, value = found.groups()
                 if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
                     value = value[1:-1]

@@ -190,6 +190,11 @@ def silence(stream: TextIO) -> None:
     os.close(null)
 
 
+# Section markers need "\r" and colours "\x1b": text without control characters
+# needs no work line by line.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
 class JobLog:
     """Receives a job's output; masks it, keeps it in the log, shows it.
 
@@ -245,6 +250,15 @@ class JobLog:
             self.console._emit(shown)
 
     def _render(self, lines: list[str]) -> tuple[str, str]:
+        text = "\n".join(lines)
+        if not _CONTROL_CHARS.search(text):
+            # The common case, kept fast: no colour, no redraw, no section.
+            plain_text = self.masker.mask(text) + "\n"
+            if self._folded():
+                return plain_text, ""
+            end = "\x1b[0m\n" if self.console.colour else "\n"
+            body = plain_text[:-1].replace("\n", end + self.prefix)
+            return plain_text, f"{self.prefix}{body}{end}"
         plain: list[str] = []
         shown: list[str] = []
         colour = self.console.colour
@@ -292,8 +306,9 @@ class JobLog:
 
     def tail(self, count: int) -> list[str]:
         """The last lines of the log, for the summary of a failed job."""
-        lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
-        return lines[-count:]
+        from minirunner.results import read_tail
+
+        return list(read_tail(self.path, count))
 
     def close(self) -> None:
         """Write what is left of an unfinished line and close the log file."""

@@ -206,8 +206,18 @@ def pipeline_line(result: PipelineResult, colour: bool) -> str:
 
 
 def read_tail(path: Path, count: int) -> Sequence[str]:
-    """The last lines of a log file, or nothing when it cannot be read."""
+    """The last lines of a log file, read from its end; nothing if unreadable."""
     try:
-        return path.read_text(encoding="utf-8", errors="replace").splitlines()[-count:]
+        with path.open("rb") as stream:
+            start = stream.seek(0, 2)
+            data = b""
+            block = 1 << 16
+            while start > 0 and data.count(b"\n") <= count:
+                step = min(block, start)
+                start -= step
+                stream.seek(start)
+                data = stream.read(step) + data
+                block *= 2
     except OSError:
         return []
+    return data.decode("utf-8", "replace").splitlines()[-count:]

@@ -21,7 +21,7 @@ from minirunner import artifacts, cache
 from minirunner.config.durations import parse_duration
 from minirunner.config.model import Variable
 from minirunner.context import Context
-from minirunner.errors import MinirunnerError
+from minirunner.errors import MinirunnerError, UsageError
 from minirunner.executors import ExecutorSettings, make_executor
 from minirunner.executors.base import Executor, JobOutcome, JobRequest
 from minirunner.interrupts import cancel_on_signals
@@ -203,6 +203,7 @@ class PipelineRun:
         attempts = job.retry.max + 1
         outcome = JobOutcome("failed", None, "not started")
         try:
+            check_environment(env)
             for attempt in range(attempts):
                 if attempt:
                     log.note(f"Retrying ({attempt}/{job.retry.max})")
@@ -501,6 +502,15 @@ def yaml_variables(planned: PlannedJob, plan: Plan) -> dict[str, Variable]:
         **planned.job.variables,
         **planned.rule_variables,
     }
+
+
+def check_environment(env: Mapping[str, str]) -> None:
+    """Refuse what no process environment can hold, naming the variable."""
+    for name, value in env.items():
+        if not name or "=" in name or "\0" in name:
+            raise UsageError(f"variable name {name!r} cannot be passed to a job")
+        if "\0" in value:
+            raise UsageError(f"variable {name} holds a NUL byte: it cannot be passed")
 
 
 MASKED_PREDEFINED = frozenset({"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN"})

@@ -493,3 +493,14 @@ def test_the_merged_view_loads_or_raises_config_error(config: bytes) -> None:
     except ConfigError:
         return
     assert isinstance(merged, dict)
+
+
+# Cases the fuzzing found, kept as plain tests.
+
+
+def test_the_merged_view_keeps_stages_that_are_not_names() -> None:
+    files = {".gitlab-ci.yml": b"build:\n  script: echo\nstages:\n- []\n"}
+
+    merged = expanded_config(tree_of(files), include_map={})
+
+    assert merged["stages"] == [[]]

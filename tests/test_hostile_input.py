@@ -495,3 +495,90 @@ def test_every_keyword_refuses_a_wrong_type(
     assert named in line
     if table not in ("global", "default", "workflow", "workflow:rules"):
         assert "job 'j'" in line
+
+
+# The keywords minirunner does not act on still load in their right shapes.
+
+RIGHT_SHAPES = """
+deploy:
+  script: [echo]
+  when: manual
+  manual_confirmation: Are you sure?
+  release: {tag_name: v1, description: First, milestones: [m1]}
+  pages: {publish: public, path_prefix: docs, expire_in: 1 day}
+  publish: public
+  id_tokens: {TOKEN: {aud: https://example.com}, OTHER: {aud: [a, b]}}
+  hooks: {pre_get_sources_script: [echo hook]}
+  secrets: {PASSWORD: {vault: production/db/password@ops}}
+  identity: google_cloud
+  dast_configuration: {site_profile: site, scanner_profile: scanner}
+  inputs: {size: 3}
+  image:
+    name: alpine
+    docker: {platform: linux/amd64, user: "1000"}
+    kubernetes: {user: 1000}
+    ports: [80, {number: 8080, protocol: http, name: web}]
+  services:
+    - name: postgres
+      docker: {user: postgres}
+      ports: [5432]
+  environment:
+    name: review
+    kubernetes: {namespace: review, agent: group/project:agent}
+pages:
+  script: [echo]
+  pages: true
+child:
+  trigger:
+    include: child.yml
+    forward: {yaml_variables: false, pipeline_variables: true}
+    inputs: {size: 3}
+workflow:
+  auto_cancel: {on_new_commit: interruptible, on_job_failure: all}
+  rules:
+    - if: $CI_COMMIT_BRANCH
+      auto_cancel: {on_new_commit: none}
+"""
+
+
+def test_keywords_without_effect_load_in_their_right_shapes() -> None:
+    from minirunner.config.loader import load_config
+    from minirunner.sourcetree import GitTree
+
+    files = {
+        ".gitlab-ci.yml": RIGHT_SHAPES.encode(),
+        "child.yml": b"c:\n  script: [echo]\n",
+    }
+    tree = GitTree(lambda: {name: name for name in files}, lambda blob: files[blob])
+
+    config = load_config(tree, include_map={})
+
+    assert [job.name for job in config.jobs] == ["deploy", "pages", "child"]
+
+
+@pytest.mark.parametrize(
+    ("config", "expected"),
+    [
+        (
+            'variables:\n  NUL: "a\\0b"\nbuild:\n  script: [x]\n',
+            "Error: .gitlab-ci.yml:2: variables:NUL: a variable cannot contain "
+            "a NUL character",
+        ),
+        (
+            "include: !reference [a, b]\nbuild:\n  script: [x]\n",
+            "Error: .gitlab-ci.yml:1: include: should be a hash, a string or an "
+            'array, not an unresolved !reference ["a", "b"]',
+        ),
+        (
+            "build:\n  script: [x]\n  rules:\n    - when: true\n",
+            "Error: .gitlab-ci.yml:4: job 'build': rules:when: unknown value: true",
+        ),
+    ],
+    ids=["nul", "reference", "boolean-when"],
+)
+def test_values_no_job_can_get(
+    guarded_repo: MakeRepo, config: str, expected: str
+) -> None:
+    repo = guarded_repo({".gitlab-ci.yml": config})
+
+    assert refused(bounded(repo, "lint")) == expected

@@ -20,6 +20,10 @@ import yaml
 from cli_support import minirunner
 from conftest import MakeRepo
 from docker_support import PYTHON_IMAGE, require_image
+from repo_guard import guard_make_repo
+
+# Every repository this module's tests make is guarded.
+make_repo = guard_make_repo()
 
 
 @pytest.fixture
@@ -59,7 +63,7 @@ def log_of(report: Path, job: str) -> str:
 
 
 def test_hostile_names_and_values_reach_the_job_as_written(
-    guarded_repo: MakeRepo, tmp_path: Path, marker_dir: Path
+    make_repo: MakeRepo, tmp_path: Path, marker_dir: Path
 ) -> None:
     marker = marker_dir / "pwned"
     job = hostile(marker, "job")
@@ -79,7 +83,7 @@ def test_hostile_names_and_values_reach_the_job_as_written(
     }
     branch = f"x$(>{marker}-branch)`>{marker}-tick`;>{marker}-semi'q\"é"
     message = hostile(marker, "commit")
-    repo = guarded_repo(
+    repo = make_repo(
         {".gitlab-ci.yml": yaml.safe_dump(config, allow_unicode=True)},
         branch=branch,
         message=message,
@@ -103,12 +107,12 @@ def test_hostile_names_and_values_reach_the_job_as_written(
 
 
 def test_a_hostile_tag_name(
-    guarded_repo: MakeRepo, tmp_path: Path, marker_dir: Path
+    make_repo: MakeRepo, tmp_path: Path, marker_dir: Path
 ) -> None:
     marker = marker_dir / "pwned"
     tag = f"v1$(>{marker}-tag)`>{marker}-tick`;>{marker}-semi"
     config = {"release": {"script": [printed("CI_COMMIT_TAG")]}}
-    repo = guarded_repo({".gitlab-ci.yml": yaml.safe_dump(config)}, tag=tag)
+    repo = make_repo({".gitlab-ci.yml": yaml.safe_dump(config)}, tag=tag)
     report = tmp_path / "report.json"
 
     done = minirunner(repo, "run", "--report", str(report))
@@ -119,12 +123,12 @@ def test_a_hostile_tag_name(
 
 
 def test_names_are_data_in_what_minirunner_prints(
-    guarded_repo: MakeRepo, marker_dir: Path
+    make_repo: MakeRepo, marker_dir: Path
 ) -> None:
     marker = marker_dir / "pwned"
     job = hostile(marker, "job")
     config = {job: {"script": ["true"], "variables": {"V": hostile(marker, "v")}}}
-    repo = guarded_repo({".gitlab-ci.yml": yaml.safe_dump(config)})
+    repo = make_repo({".gitlab-ci.yml": yaml.safe_dump(config)})
 
     listed = minirunner(repo, "list", "--json")
     shown = minirunner(repo, "vars", job, "--json")
@@ -137,9 +141,9 @@ def test_names_are_data_in_what_minirunner_prints(
     assert markers(marker_dir) == []
 
 
-def test_a_job_name_with_a_newline_runs(guarded_repo: MakeRepo, tmp_path: Path) -> None:
+def test_a_job_name_with_a_newline_runs(make_repo: MakeRepo, tmp_path: Path) -> None:
     config = {"two\nlines": {"script": [printed("CI_JOB_NAME")]}}
-    repo = guarded_repo({".gitlab-ci.yml": yaml.safe_dump(config)})
+    repo = make_repo({".gitlab-ci.yml": yaml.safe_dump(config)})
     report = tmp_path / "report.json"
 
     done = minirunner(repo, "run", "--report", str(report))
@@ -150,7 +154,7 @@ def test_a_job_name_with_a_newline_runs(guarded_repo: MakeRepo, tmp_path: Path) 
 
 @pytest.mark.docker
 def test_hostile_names_in_a_container(
-    guarded_repo: MakeRepo,
+    make_repo: MakeRepo,
     tmp_path: Path,
     marker_dir: Path,
     docker_client: docker.DockerClient,
@@ -166,7 +170,7 @@ def test_hostile_names_in_a_container(
             "script": [printed("CI_JOB_NAME"), printed("HOSTILE")],
         }
     }
-    repo = guarded_repo({".gitlab-ci.yml": yaml.safe_dump(config, allow_unicode=True)})
+    repo = make_repo({".gitlab-ci.yml": yaml.safe_dump(config, allow_unicode=True)})
     report = tmp_path / "report.json"
 
     done = minirunner(repo, "run", "--report", str(report))
@@ -179,3 +183,38 @@ def test_hostile_names_in_a_container(
         all=True, filters={"label": f"minirunner.job={job}"}
     )
     assert left == []
+
+
+def test_a_variable_name_no_environment_can_hold(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    config = {"variables": {"A=B": "x"}, "job": {"script": ["echo ran"]}}
+    repo = make_repo({".gitlab-ci.yml": yaml.safe_dump(config)})
+
+    done = minirunner(repo, "run", "--color", "never")
+
+    assert done.returncode in (0, 1)
+    assert "Traceback" not in done.stdout + done.stderr
+    log = (repo / ".minirunner" / "runs" / "1" / "job.log").read_text()
+    assert "A=B" in log
+
+
+def test_a_dotenv_value_no_environment_can_hold(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    config = {
+        "stages": ["make", "use"],
+        "make": {
+            "stage": "make",
+            "script": ["printf 'X=a\\000b\\nY=ok\\n' > build.env"],
+            "artifacts": {"reports": {"dotenv": "build.env"}},
+        },
+        "use": {"stage": "use", "script": [printed("Y")]},
+    }
+    repo = make_repo({".gitlab-ci.yml": yaml.safe_dump(config)})
+    report = tmp_path / "report.json"
+
+    done = minirunner(repo, "run", "--report", str(report))
+
+    assert "Traceback" not in done.stdout + done.stderr
+    assert "[ok]\n" in log_of(report, "use")

@@ -377,3 +377,18 @@ def test_the_guard_fails_a_test_that_changed_a_repository(
     assert f"{repo}: refs: refs/heads/main changed: " in str(failed.value)
     guard.settle(repo)
     guard.check()
+
+
+def test_a_run_leaves_a_stale_index_alone(
+    guarded_repo: MakeRepo, repo_guard: RepoGuard
+) -> None:
+    repo = guarded_repo({".gitlab-ci.yml": "job:\n  script: [echo]\n", "a.txt": "a\n"})
+    # The same content, a new modification time: the index's stat data is stale.
+    stamp = (repo / "a.txt").stat().st_mtime + 100
+    os.utime(repo / "a.txt", (stamp, stamp))
+
+    done = minirunner(repo, "run")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert repo_guard.changes() == []
+    repo_guard.settle(repo)

@@ -233,7 +233,8 @@ def uncommitted(root: Path) -> Sequence[str]:
     """The paths `git status` lists as changed or untracked (not ignored)."""
     try:
         done = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=all"],
+            # --no-optional-locks: a plain status would refresh the index file.
+            ["git", "--no-optional-locks", "status", "--porcelain", "-uall"],
             cwd=root,
             capture_output=True,
             text=True,

@@ -34,6 +34,8 @@ def _no_gc() -> Iterator[None]:
         yield
     finally:
         if enabled:
+            # What parsing made lives on; a full collection over it gains nothing.
+            gc.freeze()
             gc.enable()
 
 
@@ -139,6 +141,7 @@ def expanded_config(
         data, _, _ = _merged(tree, path, include_variables, include_map, tree_root)
         result = copy.deepcopy(data)
     for key in ("stages", "types"):
-        if isinstance(result.get(key), list):
-            result[key] = list(wrap_stages(result[key]))
+        listed = result.get(key)
+        if isinstance(listed, list) and all(isinstance(item, str) for item in listed):
+            result[key] = list(wrap_stages(listed))
     return result

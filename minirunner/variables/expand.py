@@ -116,6 +116,8 @@ def _names(value: str) -> Iterator[str | None]:
 
 
 def _server_expand(items: list[_Item]) -> list[_Item]:
+    if all(item.depends_on() is None for item in items):
+        return items
     by_key: dict[str, list[int]] = {}
     for index, item in enumerate(items):
         by_key.setdefault(item.key, []).append(index)
