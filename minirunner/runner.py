@@ -355,11 +355,14 @@ class PipelineRun:
         shutil.rmtree(checkout, ignore_errors=True)
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(parents=True, mode=0o700)
+        # A shell job may borrow the repository's objects (a clone with
+        # alternates, instant); a container could not reach them by that path.
         make_snapshot(
             self.context.root,
             self.context.state.head.sha,
             checkout,
             worktree=self.context.options.worktree,
+            shared=executor.name == "shell",
         )
         with self._lock:
             artifacts.restore(sources, self.stored, checkout)
