@@ -84,7 +84,7 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
         jobs = chosen_names(pipeline.plan, choice, console)
         return dry_run(pipeline, replace(choice, jobs=jobs), console)
 
-    first = load_pipeline(options, pipeline_id=0)
+    first = load_pipeline(options)
     jobs = chosen_names(first.plan, choice, console)
     registry_info = None
     registry_vars: dict[str, str] = {}
@@ -95,9 +95,12 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
         registry_vars = registry_variables(registry_info)
         console.debug(f"local registry at {registry_vars['CI_REGISTRY']}")
     run_id, run_dir = new_run_folder(first.context.root)
-    pipeline = load_pipeline(
-        options, pipeline_id=run_id, registry=registry_vars.get("CI_REGISTRY")
-    )
+    pipeline = first
+    if registry_vars or run_id != first.context.pipeline_id:
+        # Planned again only when the registry or a concurrent run changed its inputs.
+        pipeline = load_pipeline(
+            options, pipeline_id=run_id, registry=registry_vars.get("CI_REGISTRY")
+        )
     context, plan = pipeline.context, pipeline.plan
     console.info(describe_ref(context))
     for warning in context.config.warnings:
