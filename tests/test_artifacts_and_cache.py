@@ -6,7 +6,11 @@ import json
 from pathlib import Path
 
 from conftest import MakeRepo
+from repo_guard import guard_make_repo
 from test_cli import minirunner
+
+# Every repository a test here makes must come out of it unchanged.
+make_repo = guard_make_repo()
 
 PIPELINE = """
 stages: [build, test, deploy]

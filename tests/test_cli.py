@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 from conftest import MakeRepo, git
+from repo_guard import RepoGuard, guard_make_repo
+
+# Every repository a test here makes must come out of it unchanged.
+make_repo = guard_make_repo()
 
 PIPELINE = """
 stages: [build, test, deploy]
@@ -99,10 +103,11 @@ def test_list_json_follows_the_contract(make_repo: MakeRepo) -> None:
 
 
 def test_run_writes_the_report_and_leaves_the_repository_alone(
-    make_repo: MakeRepo,
+    make_repo: MakeRepo, repo_guard: RepoGuard
 ) -> None:
     repo = make_repo({".gitlab-ci.yml": PIPELINE, "notes.txt": "mine\n"}, tag="v1.0")
     (repo / "notes.txt").write_text("uncommitted edit\n")
+    repo_guard.settle(repo)
     before = tree_digest(repo)
     status_before = git(repo, "status", "--porcelain")
 

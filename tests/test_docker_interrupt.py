@@ -13,8 +13,12 @@ import docker
 import pytest
 from conftest import MakeRepo, git
 from docker_support import PYTHON_IMAGE, require_image
+from repo_guard import guard_make_repo
 
 from minirunner.executors.docker import RUN_LABEL
+
+# Every repository a test here makes must come out of it unchanged.
+make_repo = guard_make_repo()
 
 pytestmark = pytest.mark.docker
 

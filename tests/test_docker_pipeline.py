@@ -10,6 +10,7 @@ import docker
 import pytest
 from conftest import MakeRepo, git
 from docker_support import PYTHON_IMAGE, REPO_ROOT, Cleanup, require_image
+from repo_guard import guard_make_repo
 
 from minirunner.context import Options, load_context
 from minirunner.executors.docker import RUN_LABEL
@@ -19,6 +20,9 @@ from minirunner.registry import RegistryInfo, registry_tags
 from minirunner.results import PipelineResult
 from minirunner.runner import PipelineRun, RunSettings
 from minirunner.session import registry_variables
+
+# Every repository a test here makes must come out of it unchanged.
+make_repo = guard_make_repo()
 
 pytestmark = pytest.mark.docker
 

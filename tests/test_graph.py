@@ -7,11 +7,15 @@ from pathlib import Path
 import pytest
 from cli_support import minirunner
 from conftest import MakeRepo
+from repo_guard import guard_make_repo
 
 from minirunner.context import Options
 from minirunner.graph import render
 from minirunner.plan import Plan
 from minirunner.session import plan_pipeline
+
+# Every repository a test here makes must come out of it unchanged.
+make_repo = guard_make_repo()
 
 PIPELINE = """
 stages: [build, test, deploy]

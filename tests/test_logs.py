@@ -7,6 +7,10 @@ from pathlib import Path
 import pytest
 from cli_support import minirunner
 from conftest import MakeRepo
+from repo_guard import guard_make_repo
+
+# Every repository a test here makes must come out of it unchanged.
+make_repo = guard_make_repo()
 
 PIPELINE = """
 build:

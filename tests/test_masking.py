@@ -13,9 +13,13 @@ from pathlib import Path
 import pytest
 from cli_support import isolated_env, minirunner
 from conftest import MakeRepo
+from repo_guard import guard_make_repo
 
 from minirunner.masking import MASK, Masker, unmaskable_reason, visible
 from minirunner.output import Console
+
+# Every repository a test here makes must come out of it unchanged.
+make_repo = guard_make_repo()
 
 SECRET = "s3cr3t-V4lue_for/tests"
 RAW = "p'a$s\"w0rd!x"

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from conftest import MakeRepo
+from repo_guard import guard_make_repo
 
 from minirunner.context import Options, load_context
 from minirunner.errors import UsageError
@@ -15,6 +16,9 @@ from minirunner.output import Console
 from minirunner.plan import make_plan
 from minirunner.results import PipelineResult
 from minirunner.runner import PipelineRun, RunSettings
+
+# Every repository a test here makes must come out of it unchanged.
+make_repo = guard_make_repo()
 
 
 def run(repo: Path, *jobs: str, with_needs: bool = False) -> tuple[PipelineResult, str]:

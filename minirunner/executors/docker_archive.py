@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING
 
+from minirunner.files import copy_tree
+
 if TYPE_CHECKING:
     from docker import APIClient
 
@@ -80,4 +82,4 @@ def copy_back(api: APIClient, container: str, project_dir: str, checkout: Path) 
 
 def overlay_files(overlay: Path, checkout: Path) -> None:
     """Copy `overlay` over `checkout` (for a checkout bind-mounted into the job)."""
-    shutil.copytree(overlay, checkout, symlinks=True, dirs_exist_ok=True)
+    copy_tree(overlay, checkout)
