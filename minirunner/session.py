@@ -177,9 +177,10 @@ def lint_pipeline(options: Options) -> None:
     """`minirunner lint`: load and plan; any error surfaces as one line."""
     context, plan = plan_pipeline(options)
     show_notes(context)
+    total = len(context.config.jobs)
     click.echo(
-        f"{context.options.config_file} is valid: {len(context.config.jobs)} jobs, "
-        f"{len(plan.jobs)} in this pipeline"
+        f"{context.options.config_file} is valid: {total} "
+        f"job{'' if total == 1 else 's'}, {len(plan.jobs)} in this pipeline"
     )
 
 

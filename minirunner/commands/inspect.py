@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -64,7 +65,8 @@ def show_variables(
         click.echo(json.dumps(dict(sorted(values.items())), indent=2))
         return
     for key, value in sorted(values.items()):
-        click.echo(f"{key}={value}")
+        # Quoted as a shell would need it, so multi-line values stay one entry.
+        click.echo(f"{key}={shlex.quote(value)}")
 
 
 def explain_pipeline(
