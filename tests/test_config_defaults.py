@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
-import pytest
+from config_support import error, load
 
-from minirunner.config import load_config
-from minirunner.config.model import Cache, Config, Image, Retry, Service
-from minirunner.errors import ConfigError
-from minirunner.sourcetree import DirectoryTree
-
-
-def load(root: Path, text: str) -> Config:
-    (root / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
-    return load_config(DirectoryTree(root))
-
-
-def error(root: Path, text: str) -> str:
-    with pytest.raises(ConfigError) as caught:
-        load(root, text)
-    return str(caught.value)
-
+from minirunner.config.model import Cache, Image, Retry, Service
 
 DEFAULTS = """
 default:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from config_support import error, load
 
-from minirunner.config import load_config
 from minirunner.config.model import (
     Artifacts,
     Cache,
-    Config,
     Environment,
     Image,
     Job,
@@ -24,8 +22,6 @@ from minirunner.config.model import (
     Variable,
     frozen_map,
 )
-from minirunner.errors import ConfigError
-from minirunner.sourcetree import DirectoryTree
 
 RICH = """\
 stages: [build, test, deploy]
@@ -94,17 +90,6 @@ lint:
   stage: test
   script: lint
 """
-
-
-def load(root: Path, text: str) -> Config:
-    (root / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
-    return load_config(DirectoryTree(root))
-
-
-def error(root: Path, text: str) -> str:
-    with pytest.raises(ConfigError) as caught:
-        load(root, text)
-    return str(caught.value)
 
 
 def test_every_keyword_of_a_job(tmp_path: Path) -> None:

@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from config_support import error, load
 
-from minirunner.config import load_config
-from minirunner.config.model import Config, Need
-from minirunner.errors import ConfigError
-from minirunner.sourcetree import DirectoryTree
-
-
-def load(root: Path, text: str) -> Config:
-    (root / ".gitlab-ci.yml").write_text(textwrap.dedent(text))
-    return load_config(DirectoryTree(root))
-
-
-def error(root: Path, text: str) -> str:
-    with pytest.raises(ConfigError) as caught:
-        load(root, text)
-    return str(caught.value)
+from minirunner.config.model import Need
 
 
 def test_default_stages(tmp_path: Path) -> None:
