@@ -113,7 +113,11 @@ def cli() -> None:
     help="Show the live job view (default: on a terminal).",
 )
 @click.option(
-    "-q", "--quiet", is_flag=True, envvar=envvar("quiet"), help="Show only the summary."
+    "-q/-Q",
+    "--quiet/--no-quiet",
+    default=False,
+    envvar=envvar("quiet"),
+    help="Show only the summary (--no-quiet overrides a default).",
 )
 @click.option(
     "--verbose",

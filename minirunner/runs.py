@@ -50,6 +50,9 @@ def new_run_folder(root: Path) -> tuple[int, Path]:
 
 
 def last_run_folder(root: Path) -> Path | None:
-    """The folder of the most recent run, if any."""
-    ids = run_ids(root)
-    return root / FOLDER / "runs" / str(ids[-1]) if ids else None
+    """The folder of the most recent run that ran jobs, if any."""
+    for number in reversed(run_ids(root)):
+        folder = root / FOLDER / "runs" / str(number)
+        if any(folder.iterdir()):
+            return folder
+    return None

@@ -18,6 +18,7 @@ from minirunner.errors import UsageError
 from minirunner.output import Console, is_terminal, use_colour
 from minirunner.plan import Plan
 from minirunner.runs import new_run_folder
+from minirunner.selection import select_jobs
 from minirunner.session import (
     Pipeline,
     describe_ref,
@@ -94,6 +95,9 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
         registry_info = start_registry_info()
         registry_vars = registry_variables(registry_info)
         console.debug(f"local registry at {registry_vars['CI_REGISTRY']}")
+    if jobs:
+        # A name that is wrong fails here, before a run number is taken.
+        select_jobs(first.plan, jobs, force=choice.force, with_needs=choice.with_needs)
     run_id, run_dir = new_run_folder(first.context.root)
     pipeline = first
     if registry_vars or run_id != first.context.pipeline_id:
@@ -115,6 +119,7 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
         console.info(f"No pipeline: {plan.workflow.reason}")
         for job, decision in plan.excluded:
             console.info(f"  {job.name}: {decision.reason}")
+        run_dir.rmdir()
         return 0
     registry = Registry(registry_vars, registry_info)
     return execute(
