@@ -161,7 +161,10 @@ def test_an_empty_entrypoint_replaces_the_one_of_the_image(
         f"FROM {PYTHON_IMAGE}\n"
         'ENTRYPOINT ["sh", "-c", "echo the image entrypoint ran; exit 7"]\n'
     )
-    docker_client.images.build(fileobj=io.BytesIO(dockerfile.encode()), tag=image)
+    # forcerm: the SDK keeps the build's intermediate containers by default.
+    docker_client.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=image, rm=True, forcerm=True
+    )
     config = f"""
 kept:
   image: {image}
