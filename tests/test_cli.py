@@ -211,3 +211,15 @@ def test_version() -> None:
 
     done = minirunner(Path.cwd(), "--version")
     assert done.stdout.strip() == f"minirunner, version {__version__}"
+
+
+def test_a_named_job_runs_alone_and_says_which_needs_it_skips(
+    make_repo: MakeRepo,
+) -> None:
+    config = "build:\n  stage: build\n  script: [echo b]\n"
+    config += "unit:\n  needs: [build]\n  script: [echo u]\n"
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "run", "unit")
+    assert done.returncode == 0, done.stderr
+    assert "Note: unit needs build, not in this run (--needs adds them)" in done.stdout
+    assert "build |" not in done.stdout

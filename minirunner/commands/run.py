@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from minirunner.context import Context, Options
 from minirunner.errors import UsageError
 from minirunner.output import Console, is_terminal, use_colour
-from minirunner.plan import Plan
+from minirunner.plan import Plan, PlannedJob
 from minirunner.runs import new_run_folder
 from minirunner.selection import select_jobs
 from minirunner.session import (
@@ -272,3 +272,15 @@ def copy_artifacts(stored: Path, destination: Path) -> int:
         )
         count += 1
     return count
+
+
+def note_skipped_needs(chosen: list[PlannedJob], console: Console) -> None:
+    """Say which `needs` a run of named jobs leaves out (and so their artifacts)."""
+    names = {job.name for job in chosen}
+    for job in chosen:
+        missing = [need.job for need in job.needs or () if need.job not in names]
+        if missing:
+            console.info(
+                f"Note: {job.name} needs {', '.join(missing)}, not in this run "
+                "(--needs adds them)"
+            )
