@@ -97,7 +97,10 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
         console.debug(f"local registry at {registry_vars['CI_REGISTRY']}")
     if jobs:
         # A name that is wrong fails here, before a run number is taken.
-        select_jobs(first.plan, jobs, force=choice.force, with_needs=choice.with_needs)
+        chosen = select_jobs(
+            first.plan, jobs, force=choice.force, with_needs=choice.with_needs
+        )
+        note_skipped_needs(chosen, console)
     run_id, run_dir = new_run_folder(first.context.root)
     pipeline = first
     if registry_vars or run_id != first.context.pipeline_id:
