@@ -87,6 +87,7 @@ class PipelineRun:
         self.registry = dict(registry or {})
         self.registry_info = registry_info
         self.label = uuid.uuid4().hex[:12]
+        self.display_prefix = ""
         """Every container, network and volume of the run carries the label
         `minirunner.run=<label>`."""
         self.cancel = threading.Event()
@@ -110,7 +111,8 @@ class PipelineRun:
         scheduler = Scheduler(scheduler_nodes(self.plan, chosen, named))
         by_name = {job.name: job for job in chosen}
         results: dict[str, JobResult] = {}
-        self.console.set_name_width([job.name for job in chosen])
+        if not self.display_prefix:
+            self.console.set_name_width([job.name for job in chosen])
         workspace = Path(tempfile.mkdtemp(prefix=f"minirunner-{self.run_id}-"))
         try:
             with (
@@ -160,7 +162,7 @@ class PipelineRun:
                 name = running.pop(future)
                 result = future.result()
                 results[name] = result
-                self.console.job_finished(name, result.status)
+                self.console.job_finished(self.display(name), result.status)
                 scheduler.finish(name, result.status, result.allow_failure)
         for name, job in by_name.items():
             if name not in results:
@@ -169,7 +171,7 @@ class PipelineRun:
                 )
 
     def _settled(self, job: PlannedJob, status: str, reason: str) -> JobResult:
-        self.console.settled(job.name, status, reason)
+        self.console.settled(self.display(job.name), status, reason)
         return JobResult(job.name, job.stage, status, job.allow_failure, message=reason)
 
     def _run_job(self, planned: PlannedJob, workspace: Path) -> JobResult:
@@ -199,7 +201,7 @@ class PipelineRun:
             *self.settings.secrets.values(),
             *(value for key, value in env.items() if key in MASKED_PREDEFINED),
         ]
-        log = self.console.job_log(job.name, log_path, secrets)
+        log = self.console.job_log(self.display(job.name), log_path, secrets)
         attempts = job.retry.max + 1
         outcome = JobOutcome("failed", None, "not started")
         try:
@@ -255,7 +257,7 @@ class PipelineRun:
         job = planned.job
         trigger = job.trigger
         assert trigger is not None
-        log = self.console.job_log(job.name, log_path, [])
+        log = self.console.job_log(self.display(job.name), log_path, [])
         try:
             if trigger.project or not (trigger.include or trigger.external):
                 target = trigger.project or "another project"
@@ -263,8 +265,11 @@ class PipelineRun:
                     f"Skipped: a multi-project trigger of {target} cannot run here"
                 )
                 return self._result(planned, "skipped", None, started, log_path)
-            child = self._child_run(planned, workspace)
+            child = self._child_run(planned, log_path)
             log.note(f"Child pipeline: {len(child.jobs)} jobs, {child.status}")
+            for result in child.jobs:
+                if result.blocks:
+                    log.note(f"  {result.name} {result.status}: {result.log}")
             status = "success"
             if trigger.strategy == "depend":
                 status = child.status
@@ -277,7 +282,7 @@ class PipelineRun:
         finally:
             log.close()
 
-    def _child_run(self, planned: PlannedJob, workspace: Path) -> PipelineResult:
+    def _child_run(self, planned: PlannedJob, log_path: Path) -> PipelineResult:
         from minirunner.config import load_child_config, load_include_map
         from minirunner.plan import make_plan
 
@@ -305,7 +310,7 @@ class PipelineRun:
             options=options,
         )
         plan = make_plan(config, inputs, variables, user)
-        child_dir = self.run_dir / f"{self._log_name(job.name)}-child"
+        child_dir = self.run_dir / f"{log_path.stem}-child"
         child_dir.mkdir()
         run = PipelineRun(
             context,
@@ -318,7 +323,12 @@ class PipelineRun:
             registry_info=self.registry_info,
         )
         run.cancel, run.abort = self.cancel, self.abort
+        run.display_prefix = f"{self.display(job.name)} > "
         return run.run(install_signals=False)
+
+    def display(self, name: str) -> str:
+        """How the terminal names a job: a child's jobs under their trigger's."""
+        return f"{self.display_prefix}{name}"
 
     def _result(
         self,
@@ -378,6 +388,11 @@ class PipelineRun:
             emit=log,
             cancel=self.cancel,
             abort=self.abort,
+            files={
+                name: Path(path)
+                for name, path in self.settings.file_paths.items()
+                if name in env
+            },
         )
         log.note(
             f"Running {planned.name} with the {executor.name} executor "

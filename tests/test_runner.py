@@ -67,7 +67,7 @@ def test_a_child_pipeline_runs_and_depend_mirrors_its_status(
         ("trigger-it", "failed"),
         ("after", "skipped"),
     ]
-    assert "child sees [hello] source=[parent_pipeline]" in out
+    assert "trigger-it > child-a | child sees [hello] source=[parent_pipeline]" in out
 
 
 def test_without_depend_the_trigger_succeeds_once_the_child_exists(
