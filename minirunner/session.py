@@ -288,10 +288,11 @@ def registry_down(*, purge: bool) -> None:
     from minirunner import engine, registry
 
     name, volume = registry_names()
-    registry.registry_down(
-        engine.connect(), remove_data=purge, name=name, volume=volume
-    )
-    click.echo("registry stopped" + (" and its images deleted" if purge else ""))
+    client = engine.connect()
+    running = registry.registry_status(client, name=name) is not None
+    registry.registry_down(client, remove_data=purge, name=name, volume=volume)
+    said = "registry stopped" if running else "registry: not running"
+    click.echo(said + (", its images deleted" if purge else ""))
 
 
 def registry_status() -> None:
