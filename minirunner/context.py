@@ -131,6 +131,16 @@ def load_context(
                 "this runs the committed file (--worktree runs the working tree)"
             )
 
+    changed = None
+    if merge_base:
+        changed = gitstate.changed_paths(root, merge_base, state.head.sha)
+    elif base:
+        changed = gitstate.changed_paths(root, base, state.head.sha)
+    compare_to = changes_since(root, state.head.sha)
+
+    # `include:rules:changes` is judged as job `rules:changes`, so the
+    # changed paths must be known before the includes are read
+    # (https://docs.gitlab.com/ci/yaml/includes/#include-with-ruleschanges).
     include_view = {**variables, **options.variables}
     config = load_config(
         tree,
@@ -138,20 +148,17 @@ def load_context(
         include_variables=include_view,
         include_map=load_include_map(root),
         tree_root=root,
+        changed_paths=changed,
+        compare_to=compare_to,
     )
 
-    changed = None
-    if merge_base:
-        changed = gitstate.changed_paths(root, merge_base, state.head.sha)
-    elif base:
-        changed = gitstate.changed_paths(root, base, state.head.sha)
     inputs = RuleInputs(
         variables=variables,
         source=ref.source,
         ref_kind=ref.kind,
         ref_name=ref.name,
         changed_paths=changed,
-        compare_to=changes_since(root, state.head.sha),
+        compare_to=compare_to,
         tree=tree,
     )
     return Context(

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import MakeRepo, git, write_files
 
 from minirunner.config import load_child_config, load_config, load_include_map
 from minirunner.config.model import Config
+from minirunner.context import changes_since
 from minirunner.errors import ConfigError, IncludeUnavailable
 from minirunner.sourcetree import DirectoryTree
 
@@ -242,6 +244,109 @@ def test_include_rules_exists(tmp_path: Path) -> None:
         "node.yml": "node:\n  script: echo\n",
     }
     assert names(load(tmp_path, files)) == ["go"]
+
+
+CHANGES_FILES = {
+    ".gitlab-ci.yml": """
+        include:
+          - local: docker.yml
+            rules:
+              - changes: [Dockerfile, "$DOCKER_DIR/**/*"]
+          - local: app.yml
+            rules:
+              - changes:
+                  paths: ["src/*.py"]
+        main:
+          script: echo
+    """,
+    "docker.yml": "docker:\n  script: echo\n",
+    "app.yml": "app:\n  script: echo\n",
+}
+
+
+def test_include_rules_changes_match_the_changed_paths(tmp_path: Path) -> None:
+    config = load(tmp_path, CHANGES_FILES, changed_paths=frozenset({"src/app.py"}))
+    assert names(config) == ["app", "main"]
+
+
+def test_include_rules_changes_expand_defined_variables(tmp_path: Path) -> None:
+    changed = frozenset({"images/base/Containerfile"})
+    config = load(
+        tmp_path,
+        CHANGES_FILES,
+        changed_paths=changed,
+        include_variables={"DOCKER_DIR": "images"},
+    )
+    assert names(config) == ["docker", "main"]
+    # An undefined variable stays as written, so the glob matches nothing.
+    assert names(load(tmp_path, CHANGES_FILES, changed_paths=changed)) == ["main"]
+
+
+def test_include_rules_changes_without_a_match_exclude(tmp_path: Path) -> None:
+    config = load(tmp_path, CHANGES_FILES, changed_paths=frozenset({"README.md"}))
+    assert names(config) == ["main"]
+    assert names(load(tmp_path, CHANGES_FILES, changed_paths=frozenset())) == ["main"]
+
+
+def test_include_rules_changes_hold_without_changed_paths(tmp_path: Path) -> None:
+    # Tags, new branches and sources without a push: nothing to compare with.
+    assert names(load(tmp_path, CHANGES_FILES)) == ["docker", "app", "main"]
+
+
+def test_include_rules_changes_compare_to_a_ref(make_repo: MakeRepo) -> None:
+    files = {
+        ".gitlab-ci.yml": textwrap.dedent(
+            """
+            include:
+              - local: docs.yml
+                rules:
+                  - changes:
+                      paths: ["docs/**/*.md"]
+                      compare_to: $BASE
+            main:
+              script: echo
+            """
+        ),
+        "docs.yml": "docs:\n  script: echo\n",
+    }
+    repo = make_repo(files)
+    git(repo, "branch", "base")
+    write_files(repo, {"docs/guide/intro.md": "intro\n"})
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Write docs")
+    head = git(repo, "rev-parse", "HEAD")
+    tree = DirectoryTree(repo)
+
+    def with_base(base: str) -> Config:
+        # The push itself changed nothing that the glob matches.
+        return load_config(
+            tree,
+            include_variables={"BASE": base},
+            changed_paths=frozenset(),
+            compare_to=changes_since(repo, head),
+        )
+
+    assert names(with_base("base")) == ["docs", "main"]
+    assert names(with_base("refs/heads/main")) == ["main"]
+    with pytest.raises(ConfigError) as raised:
+        with_base("no-such-branch")
+    assert str(raised.value) == (
+        ".gitlab-ci.yml:5: include:rules:changes:compare_to: "
+        "'no-such-branch' is not a valid ref"
+    )
+    # Without a resolver the ref cannot be compared with: the rule holds.
+    assert names(load_config(tree, changed_paths=frozenset())) == ["docs", "main"]
+
+
+def test_include_rules_changes_must_be_paths(tmp_path: Path) -> None:
+    files = {
+        ".gitlab-ci.yml": "include:\n  - local: a.yml\n"
+        "    rules:\n      - changes: {compare_to: main}\n",
+        "a.yml": JOB,
+    }
+    assert error(tmp_path, files) == (
+        ".gitlab-ci.yml:4: include:rules:changes: missing required keys: paths"
+    )
 
 
 def test_include_rule_when_must_be_never_or_always(tmp_path: Path) -> None:

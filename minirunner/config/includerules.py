@@ -9,11 +9,13 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from minirunner.config.values import Site, check_keys, type_name
+from minirunner.config.conditions import MAX_PATHS
+from minirunner.config.values import Site, check_keys, string, strings, type_name
 from minirunner.errors import ConfigError
 
 _RULE_KEYS = frozenset({"if", "exists", "when", "changes"})
 _EXISTS_KEYS = frozenset({"paths", "project", "ref"})
+_CHANGES_KEYS = frozenset({"paths", "compare_to"})
 _VARIABLE = re.compile(r"\$([a-zA-Z_][a-zA-Z0-9_]*)|\$\{([a-zA-Z_][a-zA-Z0-9_]*)\}")
 
 
@@ -64,17 +66,65 @@ def _exists(
     return first_match(expanded, tree_files()) is not None
 
 
+def _changes(
+    value: Any,
+    site: Site,
+    path: str,
+    variables: Mapping[str, str],
+    changed_paths: frozenset[str] | None,
+    compare_to: Callable[[str], frozenset[str] | None] | None,
+) -> bool:
+    # Rule::Clause::Changes, the class job rules use too: the push's changed
+    # paths, or those since `compare_to`; nothing to compare with holds.
+    ref: Any = None
+    listed, listed_path = value, path
+    if isinstance(value, dict):
+        check_keys(site, path, value, _CHANGES_KEYS)
+        if "paths" not in value:
+            raise site.error(path, "missing required keys: paths")
+        ref = value.get("compare_to")
+        if ref is not None:
+            string(site, f"{path}:compare_to", ref)
+        listed, listed_path = value["paths"], f"{path}:paths"
+    elif not isinstance(value, list):
+        raise site.error(path, "should be an array or a hash")
+    patterns = strings(site, listed_path, listed)
+    if len(patterns) > MAX_PATHS:
+        raise site.error(listed_path, f"has too many entries (maximum {MAX_PATHS})")
+    from minirunner.rules import clauses
+
+    paths = changed_paths
+    if ref is not None and compare_to is None:
+        # No repository to resolve the ref in: nothing to compare with.
+        paths = None
+    elif ref is not None and compare_to is not None:
+        try:
+            paths = compare_to(clauses.expand_existing(ref, variables))
+        except ConfigError as error:
+            file, line = site.where(f"{path}:compare_to")
+            keyword = "include:rules:changes:compare_to"
+            raise error.located(file=file, line=line, keyword=keyword) from None
+    globs = [clauses.expand_existing(pattern, variables) for pattern in patterns]
+    return clauses.changes(globs, paths).matched
+
+
 def rules_pass(
     rules: Any,
     site: Site,
     path: str,
     variables: Mapping[str, str],
     tree_files: Callable[[], list[str]],
+    *,
+    changed_paths: frozenset[str] | None = None,
+    compare_to: Callable[[str], frozenset[str] | None] | None = None,
 ) -> bool:
     """Whether an include with these rules is included.
 
-    The first rule whose clauses all hold decides; `changes` is taken as true,
-    as GitLab does when there is no push to compare with.
+    The first rule whose clauses all hold decides. `changes` is judged as
+    job `rules:changes`: against `changed_paths`, or against what
+    `compare_to(ref)` gives for `changes:compare_to`. It holds when there is
+    nothing to compare with: `changed_paths` None (tags, new branches, no
+    push), or a `compare_to` ref with no `compare_to` resolver.
     """
     if not isinstance(rules, list) or not all(isinstance(r, dict) for r in rules):
         raise site.error(path, "should be an array of hashes")
@@ -86,6 +136,15 @@ def rules_pass(
             raise site.error(f"{where}:when", f"unknown value: {when}")
         if rule.get("if") is not None and not if_matches(
             rule["if"], variables, site, where
+        ):
+            continue
+        if rule.get("changes") is not None and not _changes(
+            rule["changes"],
+            site,
+            f"{where}:changes",
+            variables,
+            changed_paths,
+            compare_to,
         ):
             continue
         if rule.get("exists") is not None and not _exists(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,11 +66,15 @@ class _Includes:
         variables: Mapping[str, str],
         include_map: Mapping[str, str],
         tree_root: Path | None,
+        changed_paths: frozenset[str] | None = None,
+        compare_to: Callable[[str], frozenset[str] | None] | None = None,
     ) -> None:
         self.tree = tree
         self.variables = variables
         self.include_map = include_map
         self.tree_root = tree_root
+        self.changed_paths = changed_paths
+        self.compare_to = compare_to
         self.offline = Offline(tree, include_map, tree_root)
         self.count = 0
         self.files: list[str] = []
@@ -160,7 +164,13 @@ class _Includes:
             raise site.error(path, "Each include must be a hash or a string")
         check_keys(site, path, entry, _ENTRY_KEYS)
         if "rules" in entry and not rules_pass(
-            entry["rules"], site, f"{path}:rules", self.variables, self.tree_files
+            entry["rules"],
+            site,
+            f"{path}:rules",
+            self.variables,
+            self.tree_files,
+            changed_paths=self.changed_paths,
+            compare_to=self.compare_to,
         ):
             return []
         kinds = [kind for kind in KINDS if entry.get(kind)]
@@ -320,12 +330,19 @@ def load_with_includes(
     include_map: Mapping[str, str],
     tree_root: Path | None,
     content: bytes | None = None,
+    *,
+    changed_paths: frozenset[str] | None = None,
+    compare_to: Callable[[str], frozenset[str] | None] | None = None,
 ) -> Loaded:
     """Read `path` and every file it includes, merged as GitLab merges them.
 
     With `content`, the root file is those bytes, named `path` in messages.
+    `changed_paths` and `compare_to` are what `include:rules:changes` is
+    judged with (see `minirunner.config.includerules.rules_pass`).
     """
-    includes = _Includes(tree, variables, include_map, tree_root)
+    includes = _Includes(
+        tree, variables, include_map, tree_root, changed_paths, compare_to
+    )
     if content is None:
         root = Source(path, ("local", path.lstrip("/")), lambda: tree.read_bytes(path))
     else:

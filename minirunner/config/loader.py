@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import copy
 import gc
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -46,11 +46,21 @@ def _merged(
     include_map: Mapping[str, str] | None,
     tree_root: Path | None,
     content: bytes | None = None,
+    *,
+    changed_paths: frozenset[str] | None = None,
+    compare_to: Callable[[str], frozenset[str] | None] | None = None,
 ) -> tuple[dict[Any, Any], Locs, Loaded]:
     if include_map is None:
         include_map = load_include_map(tree_root) if tree_root is not None else {}
     loaded = load_with_includes(
-        tree, path, dict(include_variables or {}), include_map, tree_root, content
+        tree,
+        path,
+        dict(include_variables or {}),
+        include_map,
+        tree_root,
+        content,
+        changed_paths=changed_paths,
+        compare_to=compare_to,
     )
     data, locs = apply_extends(loaded.data, loaded.locs)
     if loaded.has_references:
@@ -65,19 +75,30 @@ def load_config(
     include_variables: Mapping[str, str] | None = None,
     include_map: Mapping[str, str] | None = None,
     tree_root: Path | None = None,
+    changed_paths: frozenset[str] | None = None,
+    compare_to: Callable[[str], frozenset[str] | None] | None = None,
 ) -> Config:
     """Read and validate a configuration with GitLab's semantics.
 
     `include_variables` are the variables `include` and `include:rules` may
-    use (project and pre-pipeline variables). `include_map` maps includes
-    that cannot be fetched offline to local files; when it is None and
-    `tree_root` is given, it is read from the project's
-    `.minirunner/includes.yml` (see `minirunner.config.includemap`).
+    use (project and pre-pipeline variables). `changed_paths` (the push's
+    changed files, None when there is nothing to compare with) and
+    `compare_to` (the files changed since a ref) judge `include:rules:changes`
+    as job `rules:changes` is judged; with neither, `changes` always holds.
+    `include_map` maps includes that cannot be fetched offline to local
+    files; when it is None and `tree_root` is given, it is read from the
+    project's `.minirunner/includes.yml` (see `minirunner.config.includemap`).
     ConfigError (IncludeUnavailable for unmapped includes) tells what is wrong.
     """
     with _no_gc():
         data, locs, loaded = _merged(
-            tree, path, include_variables, include_map, tree_root
+            tree,
+            path,
+            include_variables,
+            include_map,
+            tree_root,
+            changed_paths=changed_paths,
+            compare_to=compare_to,
         )
         return build_config(
             data, locs, path=path, files=loaded.files, warnings=loaded.warnings
