@@ -537,6 +537,56 @@ def test_keep_leaves_the_job_containers_for_debugging(
     assert made.log[-1] == f"Kept for debugging: containers {prefix}-1-compute-*"
 
 
+@pytest.mark.docker
+@pytest.mark.parametrize("bind_checkout", [True, False], ids=["bound", "copied"])
+def test_a_file_variable_is_a_file_beside_the_project_dir(
+    docker_client: docker.DockerClient,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    bind_checkout: bool,
+) -> None:
+    require_image(docker_client, PYTHON_IMAGE)
+    made = make_harness(docker_client, make_repo, tmp_path, bind_checkout=bind_checkout)
+    host_file = tmp_path / "variables" / "KUBECONFIG"
+    host_file.parent.mkdir()
+    host_file.write_text("apiVersion: v1\nkind: Config\n")
+    job = python_job(
+        'cat "$KUBECONFIG"',
+        "echo $KUBECONFIG",
+        'stat -c %a "$KUBECONFIG"',
+        after_script=('cat "$KUBECONFIG"',),
+    )
+    request = replace(
+        made.request(job, KUBECONFIG=str(host_file)),
+        files={"KUBECONFIG": host_file},
+    )
+    try:
+        outcome = made.executor.run(request)
+    finally:
+        made.executor.close()
+
+    assert outcome == JobOutcome("success", 0)
+    assert made.log[1:] == [
+        echoed('cat "$KUBECONFIG"'),
+        "apiVersion: v1",
+        "kind: Config",
+        echoed("echo $KUBECONFIG"),
+        f"{PROJECT_DIR}.tmp/KUBECONFIG",
+        echoed('stat -c %a "$KUBECONFIG"'),
+        "600",
+        "Running after_script",
+        echoed('cat "$KUBECONFIG"'),
+        "apiVersion: v1",
+        "kind: Config",
+    ]
+    assert labelled(docker_client, made.executor.run_id) == NOTHING
+    assert sorted(path.name for path in made.checkout.parent.iterdir()) == [
+        made.checkout.name,
+        "scratch",
+        "variables",
+    ]
+
+
 @pytest.mark.parametrize(
     ("name", "aliases", "expected"),
     [

@@ -18,7 +18,8 @@ class JobRequest:
     """Everything an executor needs to run one job.
 
     `cancel` stops the job's script (after_script still runs, as on GitLab);
-    `abort` also stops after_script (a second Ctrl-C).
+    `abort` also stops after_script (a second Ctrl-C). `files` maps each
+    file-type variable to the host file that holds its value.
     """
 
     job: Job
@@ -31,6 +32,7 @@ class JobRequest:
     cancel: threading.Event = field(default_factory=threading.Event)
     abort: threading.Event = field(default_factory=threading.Event)
     artifacts_in: Path | None = None
+    files: Mapping[str, Path] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path, PurePosixPath
 from typing import IO, TYPE_CHECKING
 
@@ -38,11 +39,7 @@ def checkout_archive(
     target = PurePosixPath(project_dir)
     owned = _ownership(shared)
     with tarfile.open(fileobj=spool, mode="w") as archive:
-        for parent in reversed(target.relative_to("/").parents[:-1]):
-            entry = tarfile.TarInfo(str(parent))
-            entry.type = tarfile.DIRTYPE
-            entry.mode = 0o755
-            archive.addfile(owned(entry))
+        _add_parents(archive, target, owned)
         arcname = str(target.relative_to("/"))
         archive.add(checkout, arcname=arcname, filter=owned)
         if overlay is not None:
@@ -50,6 +47,44 @@ def checkout_archive(
                 archive.add(child, arcname=f"{arcname}/{child.name}", filter=owned)
     spool.seek(0)
     return spool
+
+
+def variable_files_archive(
+    files: Mapping[str, Path], folder: str, *, shared: bool = False
+) -> IO[bytes]:
+    """A tar for `put_archive("/")` that puts each file at `folder/NAME`.
+
+    GitLab Runner writes file-type variables to `<project dir>.tmp/NAME`; the
+    files are readable by their owner only (0600), the folder 0700, unless
+    `shared` opens them to a `docker:user` that is not root.
+    """
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
+    target = PurePosixPath(folder)
+    owned = _ownership(shared)
+    with tarfile.open(fileobj=spool, mode="w") as archive:
+        _add_parents(archive, target, owned)
+        entry = tarfile.TarInfo(str(target.relative_to("/")))
+        entry.type = tarfile.DIRTYPE
+        entry.mode = 0o700
+        archive.addfile(owned(entry))
+        for name, path in sorted(files.items()):
+            data = path.read_bytes()
+            entry = tarfile.TarInfo(str(target.relative_to("/") / name))
+            entry.size = len(data)
+            entry.mode = 0o600
+            archive.addfile(owned(entry), io.BytesIO(data))
+    spool.seek(0)
+    return spool
+
+
+def _add_parents(
+    archive: tarfile.TarFile, target: PurePosixPath, owned: TarFilter
+) -> None:
+    for parent in reversed(target.relative_to("/").parents[:-1]):
+        entry = tarfile.TarInfo(str(parent))
+        entry.type = tarfile.DIRTYPE
+        entry.mode = 0o755
+        archive.addfile(owned(entry))
 
 
 def _ownership(shared: bool) -> TarFilter:

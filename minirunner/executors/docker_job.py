@@ -26,6 +26,7 @@ from minirunner.executors.docker_archive import (
     checkout_archive,
     copy_back,
     overlay_files,
+    variable_files_archive,
 )
 from minirunner.executors.docker_command import container_command
 from minirunner.executors.docker_probe import PROBE_IMAGE, probe_ports
@@ -103,6 +104,7 @@ class DockerJob:
             image, (*job.before_script, *job.script), env, "build", user
         )
         self._put_checkout(main)
+        self._put_variable_files(main)
         if self.services:
             self._wait_for_services(deadline)
         if request.cancel.is_set():
@@ -175,6 +177,8 @@ class DockerJob:
         # The runner's per-job docker configuration is a path on this machine.
         if env.get("DOCKER_CONFIG", "").startswith(str(self.request.scratch)):
             del env["DOCKER_CONFIG"]
+        for name in self.request.files:
+            env[name] = f"{self._variable_folder()}/{name}"
         if socket:
             env["DOCKER_HOST"] = f"unix://{SOCKET_IN_JOB}"
             for name in _TLS_VARIABLES:
@@ -305,6 +309,19 @@ class DockerJob:
         ) as archive:
             self.api.put_archive(container, "/", archive)
 
+    def _variable_folder(self) -> str:
+        # GitLab Runner's TmpProjectDir: file-type variables live beside the project.
+        return f"{self.project_dir}.tmp"
+
+    def _put_variable_files(self, container: str) -> None:
+        if not self.request.files:
+            return
+        shared = bool(self.job.image and self.job.image.user)
+        with variable_files_archive(
+            self.request.files, self._variable_folder(), shared=shared
+        ) as archive:
+            self.api.put_archive(container, "/", archive)
+
     def _wait_for_services(self, deadline: float) -> None:
         assert self.network is not None
         timeout = max(
@@ -349,6 +366,7 @@ class DockerJob:
     ) -> None:
         self.note("Running after_script")
         container = self._create(image, self.job.after_script, env, "after", user)
+        self._put_variable_files(container)
         try:
             result = run_container(
                 self.api,
