@@ -177,4 +177,10 @@ def _one_line(text: str) -> str:
 
 def _missing_message(name: str, failure: str, job: str | None) -> str:
     where = f" (job '{job}')" if job else ""
-    return f"Image '{name}'{where} {failure}"
+    if BUILD_SCRIPT in failure or "would use the local image" in failure:
+        hint = ""
+    elif name.startswith(OWN_NAMESPACE):
+        hint = f": build it with {BUILD_SCRIPT}"
+    else:
+        hint = ": provide it with `docker load` or `docker build`, or pull it online"
+    return f"Image '{name}'{where} {failure}{hint}"

@@ -414,7 +414,7 @@ def test_a_missing_image_names_the_image_and_the_job(harness: Harness) -> None:
 
     assert caught.value.message == (
         "Image 'minirunner/absent:1' (job 'lint') is not present locally and "
-        "pull_policy is never"
+        "pull_policy is never: build it with scripts/build-offline-images"
     )
 
 

@@ -143,7 +143,7 @@ deploy:
     assert statuses(result) == [("lint", "failed"), ("deploy", "skipped")]
     message = (
         "Image 'minirunner/absent:1' (job 'lint') is not present locally and "
-        "pull_policy is never"
+        "pull_policy is never: build it with scripts/build-offline-images"
     )
     assert result.jobs[0].message == message
     log = (repo / ".minirunner" / "runs" / "1" / "lint.log").read_text()

@@ -103,7 +103,8 @@ def test_never_does_not_pull_a_missing_image(
 
     assert caught.value.message == (
         "Image 'minirunner-test/absent' (job 'build') is not present locally "
-        "and pull_policy is never"
+        "and pull_policy is never: provide it with `docker load` or "
+        "`docker build`, or pull it online"
     )
 
 
