@@ -92,13 +92,16 @@ def select(all_verdicts: Sequence[Verdict], names: Sequence[str]) -> list[Verdic
         return list(all_verdicts)
     chosen: list[Verdict] = []
     known = [verdict.job.name for verdict in all_verdicts]
+    missing: list[str] = []
     for name in names:
         found = [v for v in all_verdicts if v.job.name == name] or [
             v for v in all_verdicts if _made_by_parallel(v.job.name, name)
         ]
         if not found:
-            raise UsageError(absent(name, known))
+            missing.append(absent(name, known))
         chosen.extend(verdict for verdict in found if verdict not in chosen)
+    if missing:
+        raise UsageError("; ".join(missing))
     return chosen
 
 
@@ -113,7 +116,7 @@ def absent(name: str, known: Sequence[str]) -> str:
     """Why there is no job called `name`."""
     if name.startswith("."):
         return (
-            f"'{name}' is a hidden job: a name that starts with a dot is a "
+            f"'{name}' names a hidden job: a name that starts with a dot is a "
             "template for `extends` or `!reference`, and GitLab never runs it"
         )
     reserved = ("stages", "variables", "workflow", "default", "include", "image")

@@ -148,7 +148,7 @@ def test_only_and_except(repo: Path) -> None:
     [
         (
             ".template",
-            "'.template' is a hidden job: a name that starts with a dot is a "
+            "'.template' names a hidden job: a name that starts with a dot is a "
             "template for `extends` or `!reference`, and GitLab never runs it",
         ),
         ("biuld", "no job named 'biuld' in the configuration; did you mean 'build'?"),
@@ -173,3 +173,13 @@ def test_workflow_rules_that_prevent_the_pipeline(make_repo: MakeRepo) -> None:
         "      ✗ if       false",
         "                 $CI_COMMIT_TAG is not defined",
     ]
+
+
+def test_every_unknown_name_gets_its_reason_in_one_line(make_repo: MakeRepo) -> None:
+    repo = make_repo({".gitlab-ci.yml": "unit:\n  script: [echo u]\n"})
+    done = minirunner(repo, "explain", "unti", "stages")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "Error: no job named 'unti' in the configuration; did you mean 'unit'?; "
+        "'stages' is a global keyword of .gitlab-ci.yml, not a job\n"
+    )
