@@ -7,6 +7,7 @@ from typing import Any
 
 import yaml
 from yaml.events import (
+    AliasEvent,
     MappingEndEvent,
     MappingStartEvent,
     SequenceEndEvent,
@@ -17,6 +18,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from minirunner.config.lines import KeyLoc, locations
 from minirunner.config.yamlnodes import (
     MAX_DEPTH,
+    MAX_NODES,
     STR_TAG,
     Builder,
     fail,
@@ -120,16 +122,26 @@ _OPENING = (SequenceStartEvent, MappingStartEvent)
 _CLOSING = (SequenceEndEvent, MappingEndEvent)
 
 
-def _check_nesting(text: str, file: str) -> None:
+def _check_nesting(text: str, file: str) -> bool:
     """Refuse deep nesting before composing: libyaml's composer recurses in C,
-    and a few thousand `[` would overflow its stack (a crash, not an error)."""
+    and a few thousand `[` would overflow its stack (a crash, not an error).
+
+    Returns whether the composed nodes still need `measure`: when the
+    documents hold aliases (only then can nodes be larger or deeper than the
+    events just seen) or very many events.
+    """
     parser = _BaseLoader(text)
     depth = 0
+    aliases = False
+    events = 0
     try:
         while parser.check_event():
             event: Any = parser.get_event()
+            events += 1
             kind = event.__class__
-            if kind in _OPENING:
+            if kind is AliasEvent:
+                aliases = True
+            elif kind in _OPENING:
                 depth += 1
                 if depth > MAX_DEPTH:
                     raise fail(
@@ -143,10 +155,11 @@ def _check_nesting(text: str, file: str) -> None:
         raise _yaml_error(error, file, text) from None
     finally:
         parser.dispose()
+    return aliases or events > MAX_NODES
 
 
-def _compose_all(text: str, file: str) -> list[Node]:
-    _check_nesting(text, file)
+def _compose_all(text: str, file: str) -> tuple[list[Node], bool]:
+    aliases = _check_nesting(text, file)
     loader = _Composer(text)
     try:
         nodes: list[Node] = []
@@ -154,7 +167,7 @@ def _compose_all(text: str, file: str) -> list[Node]:
             node = loader.get_node()
             if node is not None:
                 nodes.append(node)
-        return nodes
+        return nodes, aliases
     except yaml.YAMLError as error:
         raise _yaml_error(error, file, text) from None
     finally:
@@ -167,7 +180,7 @@ def parse_document(data: bytes, file: str) -> Document:
     `content` is None when the file holds nothing but comments.
     """
     text = _decode(data, file)
-    nodes = _compose_all(text, file)
+    nodes, aliases = _compose_all(text, file)
     if len(nodes) > 2:
         raise fail(
             file,
@@ -177,7 +190,8 @@ def parse_document(data: bytes, file: str) -> Document:
     builder = Builder(file)
     header: dict[Any, Any] | None = None
     try:
-        for node in nodes:
+        # Without aliases the nodes are the events already checked for depth.
+        for node in nodes if aliases else ():
             measure(node, file)
         if len(nodes) == 2:
             first = builder.value(nodes[0])
