@@ -77,14 +77,19 @@ def parse_assignments(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def load_context(
-    options: Options, *, pipeline_id: int, registry: str | None = None
+    options: Options,
+    *,
+    pipeline_id: int,
+    registry: str | None = None,
+    state: GitState | None = None,
 ) -> Context:
     """Read git, choose the ref, compute predefined variables and load the config."""
     if options.source not in SOURCES:
         raise UsageError(
             f"unknown --source '{options.source}'; one of: {', '.join(SOURCES)}"
         )
-    state = gitstate.read_git_state(options.cwd)
+    # The caller may have read the repository already (one read per command).
+    state = state or gitstate.read_git_state(options.cwd)
     ref = choose_ref(
         state,
         tag=options.tag,

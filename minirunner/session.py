@@ -16,6 +16,7 @@ import click
 
 from minirunner.context import Context, Options, load_context
 from minirunner.errors import RegistryError
+from minirunner.gitstate import GitState
 from minirunner.plan import Plan, make_plan
 from minirunner.runs import next_run_id
 from minirunner.varfiles import UserVariables
@@ -35,13 +36,15 @@ class Pipeline:
     user: UserVariables
 
 
-def with_user_variables(options: Options) -> tuple[Options, UserVariables]:
+def with_user_variables(
+    options: Options, state: GitState | None = None
+) -> tuple[Options, UserVariables]:
     """Options whose variables include the variables files', below `--variable`."""
     from minirunner.gitstate import read_git_state
     from minirunner.varfiles import load_user_variables
     from minirunner.variables.project import project_info
 
-    state = read_git_state(options.cwd)
+    state = state or read_git_state(options.cwd)
     project = project_info(state.remote_url, state.root.name)
     user = load_user_variables(state.root, project.path)
     kept = {
@@ -60,10 +63,13 @@ def load_pipeline(
     """Read everything, variables files included, and decide the pipeline."""
     from minirunner.gitstate import read_git_state
 
-    options, user = with_user_variables(options)
+    state = read_git_state(options.cwd)
+    options, user = with_user_variables(options, state)
     if pipeline_id is None:
-        pipeline_id = next_run_id(read_git_state(options.cwd).root)
-    context = load_context(options, pipeline_id=pipeline_id, registry=registry)
+        pipeline_id = next_run_id(state.root)
+    context = load_context(
+        options, pipeline_id=pipeline_id, registry=registry, state=state
+    )
     plan = make_plan(
         context.config, context.inputs, context.variables, options.variables
     )
