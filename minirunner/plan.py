@@ -361,8 +361,12 @@ def resolve_needs(planned: Sequence[PlannedJob]) -> list[PlannedJob]:
                     job=job.name,
                     keyword="needs",
                 )
-            needs.extend(replace(need, job=target) for target in targets)
-        result.append(replace(job, needs=tuple(needs)))
+            needs.extend(
+                need if target == need.job else replace(need, job=target)
+                for target in targets
+            )
+        resolved = tuple(needs)
+        result.append(job if resolved == job.needs else replace(job, needs=resolved))
     return result
 
 
