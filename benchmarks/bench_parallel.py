@@ -58,12 +58,7 @@ def run(suite: Suite) -> Section:
         rows.append(
             Row(
                 GCIL,
-                command(
-                    [*gcil.argv, "--no-color", "--pipeline", "--host"],
-                    cwd=repo,
-                    env=suite.peer_env(gcil),
-                    timeout=60,
-                ),
+                suite.gcil_pipeline(repo, timeout=60),
                 1,
                 warmup=False,
             )

@@ -129,12 +129,7 @@ def run(suite: Suite) -> Section:
             rows.append(
                 Row(
                     GCIL,
-                    command(
-                        [*gcil.argv, "--no-color", "--pipeline", "--host", *args],
-                        cwd=repo,
-                        env=suite.peer_env(gcil),
-                        timeout=300,
-                    ),
+                    suite.gcil_pipeline(repo, *args, timeout=300),
                     suite.count(RUNS),
                 )
             )

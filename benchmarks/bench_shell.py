@@ -104,12 +104,7 @@ def run(suite: Suite) -> Section:
         rows.append(
             Row(
                 GCIL,
-                command(
-                    [*gcil.argv, "--no-color", "--pipeline", "--host"],
-                    cwd=repo,
-                    env=suite.peer_env(gcil),
-                    timeout=120,
-                ),
+                suite.gcil_pipeline(repo, timeout=120),
                 suite.count(PEER_RUNS),
             )
         )

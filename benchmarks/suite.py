@@ -6,11 +6,11 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from measure import Sample, run_once
+from measure import Sample, command, run_once
 from peers import Peer, Peers
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -43,6 +43,18 @@ class Suite:
     def peer_env(self, peer: Peer) -> dict[str, str]:
         """The environment a peer runs with."""
         return {**self.env, **dict(peer.env)}
+
+    def gcil_pipeline(
+        self, repo: Path, *extra: str, timeout: float
+    ) -> Callable[[], Sample]:
+        """gitlabci-local running the whole pipeline on this machine (no image)."""
+        gcil = self.peers.gcil
+        return command(
+            [*gcil.argv, "--no-color", "--pipeline", "--host", *extra],
+            cwd=repo,
+            env=self.peer_env(gcil),
+            timeout=timeout,
+        )
 
     def folder(self, name: str) -> Path:
         """A fresh scratch folder for one benchmark."""

@@ -82,16 +82,6 @@ class Plan:
         return next((job for job in self.jobs if job.name == name), None)
 
 
-def global_variables_for(job: Job, config: Config) -> dict[str, Variable]:
-    """The top-level variables a job takes, as `inherit:variables` allows."""
-    if job.inherit_variables is True:
-        return dict(config.variables)
-    if job.inherit_variables is False:
-        return {}
-    names = set(job.inherit_variables)
-    return {key: value for key, value in config.variables.items() if key in names}
-
-
 def inherited_variables(
     job: Job, config: Config, workflow_variables: Mapping[str, Variable]
 ) -> dict[str, Variable]:

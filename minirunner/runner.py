@@ -181,7 +181,7 @@ class PipelineRun:
         if self.cancel.is_set():
             return self._result(planned, CANCELED, None, started, None, "canceled")
         if job.trigger is not None:
-            return self._run_trigger(planned, workspace, log_path, started)
+            return self._run_trigger(planned, log_path, started)
         executor = self._executor_for(planned)
         folder = Path(tempfile.mkdtemp(prefix="job-", dir=workspace))
         sources = self._artifact_sources(planned)
@@ -233,19 +233,12 @@ class PipelineRun:
         if planned.job.allow_failure_exit_codes and status == "failed":
             allowed = outcome.exit_code in planned.job.allow_failure_exit_codes
             planned = _with_allow_failure(planned, allowed)
-        return JobResult(
-            job.name,
-            job.stage,
-            status,
-            planned.allow_failure,
-            outcome.exit_code,
-            time.monotonic() - started,
-            log_path,
-            outcome.message,
+        return self._result(
+            planned, status, outcome.exit_code, started, log_path, outcome.message
         )
 
     def _run_trigger(
-        self, planned: PlannedJob, workspace: Path, log_path: Path, started: float
+        self, planned: PlannedJob, log_path: Path, started: float
     ) -> JobResult:
         """Run a local child pipeline as GitLab's `trigger:include` does.
 
