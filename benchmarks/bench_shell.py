@@ -26,8 +26,9 @@ INTRO = (
     "overhead over minirunner's with the same concurrency (the default "
     "rows against `minirunner` with its default `-j`, the number of "
     "cores; the one-at-a-time rows, and gcil, which runs jobs one at a "
-    "time, against `-j 1`). minirunner runs each job in a fresh checkout "
-    "of the commit; gitlab-ci-local rsyncs the project into its build "
+    "time, against `-j 1`). minirunner runs each job in its slot's checkout "
+    "of the commit, fetched, reset and cleaned as GitLab's `fetch` Git "
+    "strategy does; gitlab-ci-local rsyncs the project into its build "
     "folder; gcil `--host` runs the scripts in the working tree itself."
 )
 COLUMNS = (

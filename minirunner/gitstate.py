@@ -31,7 +31,7 @@ _SIGNATURE_STARTS = (
     b"-----BEGIN SSH SIGNATURE-----",
     b"-----BEGIN SIGNED MESSAGE-----",
 )
-_TREE, _FILE, _SYMLINK = 0o04, 0o10, 0o12
+_FILE, _SYMLINK = 0o10, 0o12
 
 _VersionKey = tuple[int, int, int, int, int, tuple[tuple[int, int, str], ...]]
 
@@ -301,20 +301,18 @@ def _upstream(repo: Repo, head_sha: str) -> str | None:
 
 
 def _list_blobs(root: Path, tree_sha: str) -> dict[str, str]:
-    from git.objects.fun import tree_entries_from_data
-
-    blobs: dict[str, str] = {}
     with _open(root) as repo:
-        pending = [(bytes.fromhex(tree_sha), "")]
-        while pending:
-            binsha, prefix = pending.pop()
-            data = repo.odb.stream(binsha).read()
-            for entry_sha, mode, name in tree_entries_from_data(data):
-                kind = mode >> 12
-                if kind == _TREE:
-                    pending.append((entry_sha, f"{prefix}{name}/"))
-                elif kind in (_FILE, _SYMLINK):
-                    blobs[prefix + name] = entry_sha.hex()
+        listing = repo.git.execute(
+            ["git", "ls-tree", "-r", "-z", "--full-tree", tree_sha],
+            stdout_as_string=False,
+            strip_newline_in_stdout=False,
+        )
+    blobs: dict[str, str] = {}
+    for entry in bytes(listing).split(b"\0"):
+        header, _tab, name = entry.partition(b"\t")
+        mode, _kind, blob = header.split(b" ") if header else (b"", b"", b"")
+        if int(mode or b"0", 8) >> 12 in (_FILE, _SYMLINK):
+            blobs[name.decode("utf-8", "surrogateescape")] = blob.decode("ascii")
     return blobs
 
 

@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,6 +50,8 @@ AUTH_ENVIRONMENT = {
     "REGISTRY_AUTH_HTPASSWD_PATH": f"/{HTPASSWD_PATH}",
 }
 START_TIMEOUT = 30.0
+# A registry that is up answers on loopback within milliseconds.
+PROBE_TIMEOUT = 1.0
 # The most the registry returns at once; more come by the Link header's next page.
 CATALOG_PAGE = 1000
 
@@ -96,6 +98,7 @@ def ensure_registry(
         if container is not None:
             info = _revive(container, password, timeout)
             if info is not None:
+                _record(info)
                 return info
             # Its replacement keeps the address jobs and logins know, when it can.
             preferred = _configured_port(container) or DEFAULT_PORT
@@ -105,7 +108,30 @@ def ensure_registry(
         container = _create(client, name, volume, image, attempts, password)
         info = _info(container, password)
         _wait(info, container, timeout)
+        _record(info)
         return info
+
+
+def recorded_registry(name: str = CONTAINER_NAME) -> RegistryInfo | None:
+    """The registry started last under `name`, when it still accepts our password.
+
+    Answers without the engine (or its SDK), so a run that finds the registry
+    up pays one HTTP request for it. None also when there is no record.
+    """
+    try:
+        fields = json.loads(_record_path(name).read_text())
+        password = _password_path().read_text().strip()
+        info = RegistryInfo(**fields, password=password)
+    except (OSError, ValueError, TypeError):
+        return None
+    if _status(info, authenticated=True, timeout=PROBE_TIMEOUT) != 200:
+        return None
+    return info
+
+
+def has_record(name: str = CONTAINER_NAME) -> bool:
+    """Whether a registry was started under `name` since it was last taken down."""
+    return _record_path(name).is_file()
 
 
 def registry_status(
@@ -131,6 +157,7 @@ def registry_down(
     import docker
 
     with _lock(name):
+        _record_path(name).unlink(missing_ok=True)
         container = _existing(client, name)
         if container is not None:
             container.remove(force=True, v=True)
@@ -159,6 +186,20 @@ def registry_tags(info: RegistryInfo, repository: str) -> list[str]:
 
 def _password_path() -> Path:
     return state_dir() / "registry" / "password"
+
+
+def _record_path(name: str) -> Path:
+    return state_dir() / "registry" / f"{name}.json"
+
+
+def _record(info: RegistryInfo) -> None:
+    """Keep where the registry is, for `recorded_registry`; never the password."""
+    fields = asdict(info)
+    del fields["password"]
+    path = _record_path(info.container)
+    staging = path.with_suffix(".tmp")
+    staging.write_text(json.dumps(fields))
+    staging.replace(path)
 
 
 @contextmanager
@@ -352,10 +393,14 @@ def _wait(info: RegistryInfo, container: Container, timeout: float) -> None:
     )
 
 
-def _status(info: RegistryInfo, *, authenticated: bool) -> int | None:
+def _status(
+    info: RegistryInfo, *, authenticated: bool, timeout: float = 5.0
+) -> int | None:
     """Return the HTTP status of GET /v2/, or None when nothing answers."""
     try:
-        with _open(info, "/v2/", authenticated=authenticated) as response:
+        with _open(info, "/v2/", authenticated=authenticated, timeout=timeout) as (
+            response
+        ):
             status: int = response.status
             return status
     except urllib.error.HTTPError as error:
@@ -392,9 +437,11 @@ def _get_json(
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _open(info: RegistryInfo, path: str, *, authenticated: bool) -> Any:
+def _open(
+    info: RegistryInfo, path: str, *, authenticated: bool, timeout: float = 5.0
+) -> Any:
     request = urllib.request.Request(info.url + path)
     if authenticated:
         token = base64.b64encode(f"{info.user}:{info.password}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
-    return _OPENER.open(request, timeout=5)
+    return _OPENER.open(request, timeout=timeout)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 import threading
 import time
@@ -31,10 +30,10 @@ from minirunner.results import JobResult, PipelineResult
 from minirunner.runs import project_folder
 from minirunner.scheduler import CANCELED, Scheduler
 from minirunner.selection import scheduler_nodes, select_jobs
-from minirunner.snapshot import make_snapshot
 from minirunner.variables.expand import resolve
 from minirunner.variables.predefined import job_variables
 from minirunner.variables.slug import slugify
+from minirunner.workspace import Slot, Slots, own_folder, prepare_checkout
 
 if TYPE_CHECKING:
     from minirunner.registry import RegistryInfo
@@ -113,7 +112,10 @@ class PipelineRun:
         results: dict[str, JobResult] = {}
         if not self.display_prefix:
             self.console.set_name_width([job.name for job in chosen])
-        workspace = Path(tempfile.mkdtemp(prefix=f"minirunner-{self.run_id}-"))
+        if self.settings.keep:
+            workspace = Path(tempfile.mkdtemp(prefix=f"minirunner-{self.run_id}-"))
+        else:
+            workspace = project_folder(self.context.root) / "builds"
         try:
             with (
                 cancel_on_signals(self, install_signals),
@@ -121,13 +123,12 @@ class PipelineRun:
                     max_workers=max(1, self.settings.concurrency)
                 ) as pool,
             ):
-                self._loop(scheduler, by_name, results, pool, workspace)
+                slots = Slots(workspace, reuse=not self.settings.keep)
+                self._loop(scheduler, by_name, results, pool, slots)
         finally:
             for executor in self._executors.values():
                 executor.close()
-            if not self.settings.keep:
-                shutil.rmtree(workspace, ignore_errors=True)
-            else:
+            if self.settings.keep:
                 self.console.info(f"Kept the jobs' folders in {workspace}")
         ordered = tuple(results[job.name] for job in chosen if job.name in results)
         return PipelineResult(self.run_id, ordered, self.interrupted)
@@ -138,7 +139,7 @@ class PipelineRun:
         by_name: Mapping[str, PlannedJob],
         results: dict[str, JobResult],
         pool: ThreadPoolExecutor,
-        workspace: Path,
+        slots: Slots,
     ) -> None:
         running: dict[Future[JobResult], str] = {}
         ready: deque[str] = deque()
@@ -153,7 +154,7 @@ class PipelineRun:
                 # cancel leaves the waiting ones unstarted.
                 while ready and len(running) < capacity:
                     name = ready.popleft()
-                    future = pool.submit(self._run_job, by_name[name], workspace)
+                    future = pool.submit(self._run_job, by_name[name], slots)
                     running[future] = name
             if not running:
                 break
@@ -174,29 +175,35 @@ class PipelineRun:
         self.console.settled(self.display(job.name), status, reason)
         return JobResult(job.name, job.stage, status, job.allow_failure, message=reason)
 
-    def _run_job(self, planned: PlannedJob, workspace: Path) -> JobResult:
-        job = planned.job
+    def _run_job(self, planned: PlannedJob, slots: Slots) -> JobResult:
         started = time.monotonic()
-        log_path = self.run_dir / f"{self._log_name(job.name)}.log"
+        log_path = self.run_dir / f"{self._log_name(planned.name)}.log"
         if self.cancel.is_set():
             return self._result(planned, CANCELED, None, started, None, "canceled")
-        if job.trigger is not None:
+        if planned.job.trigger is not None:
             return self._run_trigger(planned, log_path, started)
+        with slots.take() as slot:
+            return self._run_in_slot(planned, slot, log_path, started)
+
+    def _run_in_slot(
+        self, planned: PlannedJob, slot: Slot, log_path: Path, started: float
+    ) -> JobResult:
+        job = planned.job
         executor = self._executor_for(planned)
-        folder = Path(tempfile.mkdtemp(prefix="job-", dir=workspace))
         sources = self._artifact_sources(planned)
         with self._lock:
             dotenv = artifacts.dotenv_of(sources, self.stored)
         if executor.name == "shell":
             env = self.environment(
                 planned,
-                project_dir=str(folder / "build"),
-                builds_dir=str(folder),
+                project_dir=str(slot.checkout),
+                builds_dir=str(slot.folder),
                 dotenv=dotenv,
+                concurrent_id=slot.index,
             )
-            env["DOCKER_CONFIG"] = str(folder / "docker")
+            env["DOCKER_CONFIG"] = str(slot.docker_config)
         else:
-            env = self.environment(planned, dotenv=dotenv)
+            env = self.environment(planned, dotenv=dotenv, concurrent_id=slot.index)
         secrets = [
             *self.settings.secrets.values(),
             *(value for key, value in env.items() if key in MASKED_PREDEFINED),
@@ -209,7 +216,7 @@ class PipelineRun:
             for attempt in range(attempts):
                 if attempt:
                     log.note(f"Retrying ({attempt}/{job.retry.max})")
-                outcome = self._attempt(planned, executor, env, folder, log, sources)
+                outcome = self._attempt(planned, executor, env, slot, log, sources)
                 if outcome.status != "failed" or not self._retry_allowed(
                     planned, outcome
                 ):
@@ -227,8 +234,6 @@ class PipelineRun:
             else:
                 log.note(f"ERROR: Job {outcome.status}")
             log.close()
-            if not self.settings.keep:
-                shutil.rmtree(folder, ignore_errors=True)
         status = outcome.status
         if planned.job.allow_failure_exit_codes and status == "failed":
             allowed = outcome.exit_code in planned.job.allow_failure_exit_codes
@@ -347,23 +352,21 @@ class PipelineRun:
         self,
         planned: PlannedJob,
         executor: Executor,
-        env: Mapping[str, str],
-        folder: Path,
+        env: dict[str, str],
+        slot: Slot,
         log: JobLog,
         sources: list[str],
     ) -> JobOutcome:
         job = planned.job
-        checkout = folder / "build"
-        scratch = folder / "tmp"
-        shutil.rmtree(checkout, ignore_errors=True)
-        shutil.rmtree(scratch, ignore_errors=True)
-        scratch.mkdir(parents=True, mode=0o700)
+        checkout, scratch = slot.checkout, slot.scratch
+        own_folder(scratch, empty=True)
         # A shell job may borrow the repository's objects (a clone with
         # alternates, instant); a container could not reach them by that path.
-        make_snapshot(
+        where = prepare_checkout(
             self.context.root,
             self.context.state.head.sha,
             checkout,
+            env,
             worktree=self.context.options.worktree,
             shared=executor.name == "shell",
         )
@@ -387,10 +390,7 @@ class PipelineRun:
                 if name in env
             },
         )
-        log.note(
-            f"Running {planned.name} with the {executor.name} executor "
-            f"in a checkout of {self.context.state.head.sha[:8]}"
-        )
+        log.note(f"Running {planned.name} with the {executor.name} executor in {where}")
         outcome = executor.run(request)
         cache.save(job.cache, cache_root, checkout, env, outcome.status, log.note)
         kept = artifacts.store(
@@ -460,6 +460,7 @@ class PipelineRun:
         project_dir: str | None = None,
         builds_dir: str = BUILDS_DIR,
         dotenv: Mapping[str, str] | None = None,
+        concurrent_id: int = 0,
     ) -> dict[str, str]:
         """The job's variables, in GitLab's order of precedence, expanded.
 
@@ -474,6 +475,7 @@ class PipelineRun:
             job_id=self.run_id * 1000 + self._job_number(job.name),
             project_dir=project_dir or f"{BUILDS_DIR}/{path}",
             builds_dir=builds_dir,
+            concurrent_id=concurrent_id,
             node_index=job.node_index,
             node_total=job.node_total,
             timeout_s=int(parse_duration(job.timeout or "") or DEFAULT_TIMEOUT_S),

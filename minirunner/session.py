@@ -240,7 +240,33 @@ def start_registry_info() -> Any:
     from minirunner import engine, registry
 
     name, volume = registry_names()
+    known = registry.recorded_registry(name)
+    if known is not None and known.volume == volume:
+        return known
     return registry.ensure_registry(engine.connect(), name=name, volume=volume)
+
+
+def recorded_registry_info() -> Any:
+    """The local registry's RegistryInfo when it was started and still answers."""
+    from minirunner import registry
+
+    return registry.recorded_registry(registry_names()[0])
+
+
+def known_registry_info() -> Any:
+    """The local registry's RegistryInfo when it is up, else None; starts nothing."""
+    from minirunner import engine, registry
+    from minirunner.errors import DockerUnavailable
+
+    name = registry_names()[0]
+    known = registry.recorded_registry(name)
+    if known is not None or registry.has_record(name):
+        # A recorded registry that does not answer is stopped or gone.
+        return known
+    try:
+        return registry.registry_status(engine.connect(), name=name)
+    except DockerUnavailable:
+        return None
 
 
 def registry_names() -> tuple[str, str]:
@@ -259,13 +285,7 @@ def registry_names() -> tuple[str, str]:
 
 def running_registry() -> dict[str, str]:
     """The variables of the registry if it runs; none when it or the engine is off."""
-    from minirunner import engine, registry
-    from minirunner.errors import DockerUnavailable
-
-    try:
-        info = registry.registry_status(engine.connect(), name=registry_names()[0])
-    except DockerUnavailable:
-        return {}
+    info = known_registry_info()
     return registry_variables(info) if info else {}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from minirunner.errors import GitError
@@ -71,6 +72,54 @@ def make_snapshot(
         _overlay_working_tree(source, dest, sha)
 
 
+def reuse_snapshot(
+    state_root: Path,
+    sha: str,
+    dest: Path,
+    *,
+    clean_flags: Sequence[str],
+    worktree: bool = False,
+    shared: bool = False,
+) -> bool:
+    """Bring an earlier job's checkout in `dest` back to commit `sha`.
+
+    As GitLab's `fetch` strategy does: the branches and tags fetched again from
+    the user's repository, a forced checkout of `sha`, then `git clean` with
+    `clean_flags` (none: no clean). False when `dest` holds no
+    checkout of the kind asked for (`shared` or not) or git fails on it: the
+    caller then makes a fresh one. The git folder and work tree are named on
+    the command line, so a job's `core.worktree` cannot point our clean
+    elsewhere.
+    """
+    git_dir = dest / ".git"
+    if dest.is_symlink() or git_dir.is_symlink() or not git_dir.is_dir():
+        return False
+    if bool(alternate_object_dirs(dest)) != shared:
+        return False
+    source = state_root.resolve()
+    located = (f"--git-dir={git_dir}", f"--work-tree={dest}")
+    try:
+        _git(dest, *located, "config", "remote.origin.pushurl", PUSH_DISABLED_URL)
+        _git(
+            dest,
+            *located,
+            "fetch",
+            "--quiet",
+            "--prune",
+            "--force",
+            str(source),
+            *FETCHED_REFS,
+        )
+        _git(dest, *located, "checkout", "--quiet", "--force", "--detach", sha)
+        if clean_flags:
+            _git(dest, *located, "clean", *clean_flags)
+    except GitError:
+        return False
+    if worktree:
+        _overlay_working_tree(source, dest, sha)
+    return True
+
+
 def alternate_object_dirs(dest: Path) -> tuple[Path, ...]:
     """The object directories a snapshot borrows from, to mount read-only."""
     alternates = dest / ".git" / "objects" / "info" / "alternates"
@@ -113,6 +162,10 @@ def _overlay_working_tree(source: Path, dest: Path, sha: str) -> None:
             shutil.copy2(origin, target)
 
 
+# The refs a fresh clone has: branches as origin/*, and tags.
+FETCHED_REFS = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
+
+
 def _git(cwd: Path | None, *args: str) -> str:
     env = {
         key: value
@@ -141,5 +194,6 @@ def _git(cwd: Path | None, *args: str) -> str:
     if done.returncode != 0:
         reason = done.stderr.strip().splitlines()
         detail = reason[-1] if reason else f"exit status {done.returncode}"
-        raise GitError(f"cannot make a snapshot: git {args[0]} failed: {detail}")
+        action = next(arg for arg in args if not arg.startswith("-"))
+        raise GitError(f"cannot make a snapshot: git {action} failed: {detail}")
     return done.stdout

@@ -25,6 +25,10 @@ class SourceTree(Protocol):
         ...
 
 
+# Git's folder, and minirunner's own (its job folders hold copies of the project).
+SKIPPED_AT_TOP = frozenset({".git", ".minirunner"})
+
+
 class DirectoryTree:
     """A folder on disk, for `--worktree` runs and for tests."""
 
@@ -48,8 +52,9 @@ class DirectoryTree:
 
     def files(self) -> Iterator[str]:
         for folder, subfolders, names in os.walk(self.root):
-            subfolders[:] = sorted(d for d in subfolders if d != ".git")
             relative = Path(folder).relative_to(self.root)
+            skipped = SKIPPED_AT_TOP if relative == Path(".") else {".git"}
+            subfolders[:] = sorted(d for d in subfolders if d not in skipped)
             for name in sorted(names):
                 yield (relative / name).as_posix()
 

@@ -430,6 +430,7 @@ def test_job_variables_exactly() -> None:
         registry_password="s3cret",
         started_at=datetime(2024, 1, 15, 11, 0, 30, tzinfo=UTC),
         project_url="https://gitlab.com/acme/shop",
+        concurrent_id=3,
     )
 
     architecture = variables.pop("CI_RUNNER_EXECUTABLE_ARCH")
@@ -446,6 +447,8 @@ def test_job_variables_exactly() -> None:
         "CI_JOB_IMAGE": "python:3.12",
         "CI_PROJECT_DIR": "/builds/acme/shop",
         "CI_BUILDS_DIR": "/builds",
+        "CI_CONCURRENT_ID": "3",
+        "CI_CONCURRENT_PROJECT_ID": "3",
         "CI_NODE_INDEX": "2",
         "CI_NODE_TOTAL": "4",
         "CI_REGISTRY_USER": "gitlab-ci-token",

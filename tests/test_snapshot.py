@@ -13,7 +13,7 @@ import pytest
 from conftest import MakeRepo, git, write_files
 
 from minirunner.errors import GitError
-from minirunner.snapshot import alternate_object_dirs, make_snapshot
+from minirunner.snapshot import alternate_object_dirs, make_snapshot, reuse_snapshot
 
 
 @pytest.fixture(autouse=True)
@@ -268,3 +268,48 @@ def test_snapshot_is_fast(project: Path, tmp_path: Path) -> None:
     elapsed = time.perf_counter() - started
 
     assert elapsed < 1.0
+
+
+def test_reuse_brings_a_used_checkout_back_to_the_commit(
+    project: Path, tmp_path: Path
+) -> None:
+    sha = git(project, "rev-parse", "HEAD")
+    dest = tmp_path / "snap"
+    make_snapshot(project, git(project, "rev-parse", "HEAD~1"), dest)
+    write_files(dest, {"README.md": "changed\n", "new.txt": "x\n", "a.log": "x\n"})
+    git(dest, "tag", "made-in-job")
+    git(project, "tag", "v2.0.0")
+
+    assert reuse_snapshot(project, sha, dest, clean_flags=["-ffdx"])
+
+    assert git(dest, "rev-parse", "HEAD") == sha
+    assert git(dest, "status", "--porcelain", "--ignored") == ""
+    assert git(dest, "tag", "--list").split() == ["v1.0.0", "v2.0.0"]
+    assert (dest / "src" / "app.py").read_text() == "print('v2')\n"
+
+
+def test_reuse_refuses_a_checkout_replaced_by_a_link(
+    project: Path, tmp_path: Path
+) -> None:
+    sha = git(project, "rev-parse", "HEAD")
+    other = tmp_path / "other"
+    make_snapshot(project, sha, other)
+    write_files(other, {"README.md": "work in progress\n", "notes.txt": "mine\n"})
+    link = tmp_path / "link"
+    link.symlink_to(other)
+
+    assert not reuse_snapshot(project, sha, link, clean_flags=["-ffdx"])
+
+    assert (other / "README.md").read_text() == "work in progress\n"
+    assert (other / "notes.txt").read_text() == "mine\n"
+
+
+def test_reuse_refuses_a_checkout_of_the_other_kind(
+    project: Path, tmp_path: Path
+) -> None:
+    sha = git(project, "rev-parse", "HEAD")
+    dest = tmp_path / "snap"
+    make_snapshot(project, sha, dest, shared=False)
+
+    assert not reuse_snapshot(project, sha, dest, clean_flags=[], shared=True)
+    assert reuse_snapshot(project, sha, dest, clean_flags=[], shared=False)

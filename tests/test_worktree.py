@@ -61,3 +61,24 @@ def test_worktree_runs_the_files_as_they_are_and_says_so(repo: Path) -> None:
     )
     assert (repo / "notes.txt").read_text() == "edited\n"
     assert git(repo, "status", "--porcelain") == " M notes.txt\n?? new.txt".strip()
+
+
+def test_worktree_rules_do_not_see_minirunners_own_folders(repo: Path) -> None:
+    config = """
+show:
+  rules:
+    - exists: ["**/notes.txt"]
+      when: never
+    - when: on_success
+  script: [echo ran]
+"""
+    (repo / ".gitlab-ci.yml").write_text(config)
+    (repo / "notes.txt").unlink()
+    builds = repo / ".minirunner" / "builds" / "slot-0" / "build"
+    builds.mkdir(parents=True)
+    (builds / "notes.txt").write_text("a copy of the project\n")
+
+    done = minirunner(repo, "list", "--worktree")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "show" in done.stdout

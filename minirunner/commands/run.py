@@ -24,6 +24,7 @@ from minirunner.session import (
     describe_ref,
     load_pipeline,
     needs_registry,
+    recorded_registry_info,
     registry_variables,
     running_registry,
     start_registry_info,
@@ -85,16 +86,20 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
         jobs = chosen_names(pipeline.plan, choice, console)
         return dry_run(pipeline, replace(choice, jobs=jobs), console)
 
-    first = load_pipeline(options)
+    # A registry that is up already is in the plan from the start (as GitLab's
+    # is in every pipeline), so the pipeline need not be planned twice.
+    known = None if choice.registry is False else recorded_registry_info()
+    first = load_pipeline(options, registry=known.address if known else None)
     jobs = chosen_names(first.plan, choice, console)
-    registry_info = None
-    registry_vars: dict[str, str] = {}
-    if choice.registry or (
-        choice.registry is None and needs_registry(first.plan, jobs)
-    ):
+    registry_info = known
+    wanted = choice.registry
+    if wanted is None:
+        wanted = needs_registry(first.plan, jobs)
+    if registry_info is None and wanted:
         registry_info = start_registry_info()
-        registry_vars = registry_variables(registry_info)
-        console.debug(f"local registry at {registry_vars['CI_REGISTRY']}")
+    registry_vars = registry_variables(registry_info) if registry_info else {}
+    if registry_info is not None:
+        console.debug(f"local registry at {registry_info.address}")
     if jobs:
         # A name that is wrong fails here, before a run number is taken.
         chosen = select_jobs(
@@ -103,7 +108,7 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
         note_skipped_needs(chosen, console)
     run_id, run_dir = new_run_folder(first.context.root)
     pipeline = first
-    if registry_vars or run_id != first.context.pipeline_id:
+    if registry_info is not known or run_id != first.context.pipeline_id:
         # Planned again only when the registry or a concurrent run changed its inputs.
         pipeline = load_pipeline(
             options, pipeline_id=run_id, registry=registry_vars.get("CI_REGISTRY")

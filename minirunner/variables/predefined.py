@@ -98,6 +98,7 @@ def job_variables(
     registry_password: str | None,
     started_at: datetime,
     project_url: str | None = None,
+    concurrent_id: int = 0,
 ) -> dict[str, str]:
     """The variables of one job, added when a runner takes it.
 
@@ -116,6 +117,8 @@ def job_variables(
         "CI_JOB_TOKEN": registry_password or RUN_JOB_TOKEN,
         "CI_PROJECT_DIR": project_dir,
         "CI_BUILDS_DIR": builds_dir,
+        "CI_CONCURRENT_ID": str(concurrent_id),
+        "CI_CONCURRENT_PROJECT_ID": str(concurrent_id),
         "CI_NODE_TOTAL": str(node_total),
         "CI_SERVER": "yes",
         "CI_RUNNER_DESCRIPTION": "minirunner",

@@ -1,0 +1,166 @@
+"""The folders jobs run in: one per job running at once, reused as GitLab does.
+
+GitLab Runner keeps a project folder per concurrent job (CI_CONCURRENT_ID) from
+one job to the next and, with the `fetch` Git strategy, brings the last job's
+checkout back to the commit rather than cloning again; `clone` starts afresh,
+`none` leaves the folder as the last job left it and `empty` empties it.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shlex
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from minirunner.errors import UsageError
+from minirunner.snapshot import make_snapshot, reuse_snapshot
+
+STRATEGIES = ("fetch", "clone", "none", "empty")
+DEFAULT_STRATEGY = "fetch"
+DEFAULT_CLEAN_FLAGS = "-ffdx"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """The folder of one job slot; `index` is the job's CI_CONCURRENT_ID."""
+
+    index: int
+    folder: Path
+
+    @property
+    def checkout(self) -> Path:
+        """The project folder, CI_PROJECT_DIR of a shell job."""
+        return self.folder / "build"
+
+    @property
+    def scratch(self) -> Path:
+        """A private folder for the job's script files, emptied for each job."""
+        return self.folder / "tmp"
+
+    @property
+    def docker_config(self) -> Path:
+        """DOCKER_CONFIG of a shell job, so a `docker login` stays in the job."""
+        return self.folder / "docker"
+
+
+class Slots:
+    """Hands each starting job a slot that no running job holds.
+
+    With `reuse`, a slot's folder serves one job after another, in this run
+    and the next ones: a lock file per slot keeps concurrent runs of the
+    project apart. Without, each job gets a folder of its own (kept for
+    inspection after the run).
+    """
+
+    def __init__(self, root: Path, *, reuse: bool) -> None:
+        self._root = root.resolve()
+        self._reuse = reuse
+        self._jobs = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def take(self) -> Iterator[Slot]:
+        """A free slot: the checkout as the last job left it, nothing else."""
+        with self._lock:
+            self._jobs += 1
+            number = self._jobs
+        with ExitStack() as stack:
+            if self._reuse:
+                index = _claim(self._root, stack)
+                slot = Slot(index, self._root / f"slot-{index}")
+            else:
+                slot = Slot(0, self._root / f"job-{number}")
+            own_folder(slot.folder, empty=False)
+            # Only the checkout lives on: what a job wrote beside it goes.
+            for entry in slot.folder.iterdir():
+                if entry != slot.checkout:
+                    _remove(entry)
+            own_folder(slot.scratch, empty=True)
+            own_folder(slot.docker_config, empty=True)
+            yield slot
+
+
+def _claim(root: Path, stack: ExitStack) -> int:
+    """The lowest slot number no job holds, held until `stack` closes."""
+    root.mkdir(parents=True, exist_ok=True)
+    index = 0
+    while True:
+        stream = stack.enter_context((root / f"slot-{index}.lock").open("a"))
+        try:
+            fcntl.flock(stream, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            stream.close()
+            index += 1
+            continue
+        return index
+
+
+def prepare_checkout(
+    root: Path,
+    sha: str,
+    checkout: Path,
+    env: dict[str, str],
+    *,
+    worktree: bool,
+    shared: bool,
+) -> str:
+    """Ready `checkout` for a job as its GIT_STRATEGY asks; say how, for its log.
+
+    `root` is the user's repository, read and never written; `shared` makes
+    a clone that borrows its objects (for jobs on this machine's file system).
+    """
+    strategy = env.get("GIT_STRATEGY") or DEFAULT_STRATEGY
+    if strategy not in STRATEGIES:
+        raise UsageError(
+            f"GIT_STRATEGY '{strategy}' is not one of: {', '.join(STRATEGIES)}"
+        )
+    if strategy == "none":
+        own_folder(checkout, empty=False)
+        return "GIT_STRATEGY none: the project folder as the last job left it"
+    if strategy == "empty":
+        own_folder(checkout, empty=True)
+        return "GIT_STRATEGY empty: an empty project folder"
+    if strategy == "fetch" and reuse_snapshot(
+        root,
+        sha,
+        checkout,
+        clean_flags=clean_flags(env),
+        worktree=worktree,
+        shared=shared,
+    ):
+        return f"a reused checkout of {sha[:8]}, reset and cleaned"
+    _remove(checkout)
+    make_snapshot(root, sha, checkout, worktree=worktree, shared=shared)
+    return f"a fresh checkout of {sha[:8]}"
+
+
+def clean_flags(env: dict[str, str]) -> list[str]:
+    """The `git clean` flags of GIT_CLEAN_FLAGS; none for `none`."""
+    value = env.get("GIT_CLEAN_FLAGS") or DEFAULT_CLEAN_FLAGS
+    if value.strip() == "none":
+        return []
+    try:
+        return shlex.split(value)
+    except ValueError as error:
+        raise UsageError(f"GIT_CLEAN_FLAGS '{value}': {error}") from None
+
+
+def own_folder(path: Path, *, empty: bool) -> None:
+    """Make `path` a folder of ours: never a link a job left in its place."""
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        path.unlink()
+    elif empty:
+        _remove(path)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
