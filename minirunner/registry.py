@@ -14,13 +14,18 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from minirunner import registry_record
 from minirunner.engine import BUILD_SCRIPT, ensure_image, image_present
 from minirunner.errors import ImageMissing, RegistryError
 from minirunner.htpasswd import REGISTRY_USER, htpasswd_archive, registry_password
+from minirunner.registry_record import (
+    BIND_IP,
+    CONTAINER_NAME,
+    VOLUME_NAME,
+    RegistryInfo,
+)
 from minirunner.state import state_dir
 
 if TYPE_CHECKING:
@@ -29,17 +34,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CONTAINER_NAME = "minirunner-registry"
-VOLUME_NAME = "minirunner-registry-data"
 ROLE_LABEL = "minirunner.role"
 ROLE = "registry"
 IMAGE_ENV = "MINIRUNNER_REGISTRY_IMAGE"
 DEFAULT_IMAGE = "registry:2"
 FALLBACK_IMAGE = "minirunner/registry:2"
 DEFAULT_PORT = 5000
-# The engine pushes over plain HTTP only to 127.0.0.0/8 addresses, and publishing on
-# loopback alone keeps the registry away from the network.
-BIND_IP = "127.0.0.1"
 HOST = "localhost"
 CONTAINER_PORT = "5000/tcp"
 STORAGE = "/var/lib/registry"
@@ -50,29 +50,8 @@ AUTH_ENVIRONMENT = {
     "REGISTRY_AUTH_HTPASSWD_PATH": f"/{HTPASSWD_PATH}",
 }
 START_TIMEOUT = 30.0
-# A registry that is up answers on loopback within milliseconds.
-PROBE_TIMEOUT = 1.0
 # The most the registry returns at once; more come by the Link header's next page.
 CATALOG_PAGE = 1000
-
-
-@dataclass(frozen=True)
-class RegistryInfo:
-    """A running local registry and the credentials it accepts."""
-
-    address: str
-    host: str
-    port: int
-    user: str
-    password: str
-    container: str
-    volume: str
-    image: str
-
-    @property
-    def url(self) -> str:
-        """The registry's base URL for HTTP clients on this machine."""
-        return f"http://{BIND_IP}:{self.port}"
 
 
 def ensure_registry(
@@ -92,13 +71,13 @@ def ensure_registry(
     Pushed images live in the named volume `volume`, so they survive restarts.
     """
     with _lock(name):
-        password = registry_password(_password_path())
+        password = registry_password(registry_record.password_path())
         container = _existing(client, name)
         preferred = DEFAULT_PORT
         if container is not None:
             info = _revive(container, password, timeout)
             if info is not None:
-                _record(info)
+                registry_record.record(info)
                 return info
             # Its replacement keeps the address jobs and logins know, when it can.
             preferred = _configured_port(container) or DEFAULT_PORT
@@ -108,30 +87,8 @@ def ensure_registry(
         container = _create(client, name, volume, image, attempts, password)
         info = _info(container, password)
         _wait(info, container, timeout)
-        _record(info)
+        registry_record.record(info)
         return info
-
-
-def recorded_registry(name: str = CONTAINER_NAME) -> RegistryInfo | None:
-    """The registry started last under `name`, when it still accepts our password.
-
-    Answers without the engine (or its SDK), so a run that finds the registry
-    up pays one HTTP request for it. None also when there is no record.
-    """
-    try:
-        fields = json.loads(_record_path(name).read_text())
-        password = _password_path().read_text().strip()
-        info = RegistryInfo(**fields, password=password)
-    except (OSError, ValueError, TypeError):
-        return None
-    if _status(info, authenticated=True, timeout=PROBE_TIMEOUT) != 200:
-        return None
-    return info
-
-
-def has_record(name: str = CONTAINER_NAME) -> bool:
-    """Whether a registry was started under `name` since it was last taken down."""
-    return _record_path(name).is_file()
 
 
 def registry_status(
@@ -141,7 +98,7 @@ def registry_status(
     container = _existing(client, name)
     if container is None or container.status != "running":
         return None
-    path = _password_path()
+    path = registry_record.password_path()
     password = path.read_text().strip() if path.exists() else ""
     return _info(container, password)
 
@@ -157,7 +114,7 @@ def registry_down(
     import docker
 
     with _lock(name):
-        _record_path(name).unlink(missing_ok=True)
+        registry_record.forget(name)
         container = _existing(client, name)
         if container is not None:
             container.remove(force=True, v=True)
@@ -182,24 +139,6 @@ def registry_tags(info: RegistryInfo, repository: str) -> list[str]:
     """Return the tags of `repository`, sorted; none when it was never pushed."""
     document, _ = _get_json(info, f"/v2/{repository}/tags/list", missing_ok=True)
     return sorted(document.get("tags") or [])
-
-
-def _password_path() -> Path:
-    return state_dir() / "registry" / "password"
-
-
-def _record_path(name: str) -> Path:
-    return state_dir() / "registry" / f"{name}.json"
-
-
-def _record(info: RegistryInfo) -> None:
-    """Keep where the registry is, for `recorded_registry`; never the password."""
-    fields = asdict(info)
-    del fields["password"]
-    path = _record_path(info.container)
-    staging = path.with_suffix(".tmp")
-    staging.write_text(json.dumps(fields))
-    staging.replace(path)
 
 
 @contextmanager
@@ -393,14 +332,10 @@ def _wait(info: RegistryInfo, container: Container, timeout: float) -> None:
     )
 
 
-def _status(
-    info: RegistryInfo, *, authenticated: bool, timeout: float = 5.0
-) -> int | None:
+def _status(info: RegistryInfo, *, authenticated: bool) -> int | None:
     """Return the HTTP status of GET /v2/, or None when nothing answers."""
     try:
-        with _open(info, "/v2/", authenticated=authenticated, timeout=timeout) as (
-            response
-        ):
+        with _open(info, "/v2/", authenticated=authenticated) as response:
             status: int = response.status
             return status
     except urllib.error.HTTPError as error:
@@ -437,11 +372,9 @@ def _get_json(
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def _open(
-    info: RegistryInfo, path: str, *, authenticated: bool, timeout: float = 5.0
-) -> Any:
+def _open(info: RegistryInfo, path: str, *, authenticated: bool) -> Any:
     request = urllib.request.Request(info.url + path)
     if authenticated:
         token = base64.b64encode(f"{info.user}:{info.password}".encode()).decode()
         request.add_header("Authorization", f"Basic {token}")
-    return _OPENER.open(request, timeout=timeout)
+    return _OPENER.open(request, timeout=5)

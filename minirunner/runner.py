@@ -36,7 +36,7 @@ from minirunner.variables.slug import slugify
 from minirunner.workspace import Slot, Slots, own_folder, prepare_checkout
 
 if TYPE_CHECKING:
-    from minirunner.registry import RegistryInfo
+    from minirunner.registry_record import RegistryInfo
 
 DEFAULT_TIMEOUT_S = 3600.0
 BUILDS_DIR = "/builds"

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from minirunner import registry_record
 from minirunner.context import Context, Options, load_context
 from minirunner.errors import RegistryError
 from minirunner.gitstate import GitState
@@ -240,7 +241,7 @@ def start_registry_info() -> Any:
     from minirunner import engine, registry
 
     name, volume = registry_names()
-    known = registry.recorded_registry(name)
+    known = registry_record.recorded_registry(name)
     if known is not None and known.volume == volume:
         return known
     return registry.ensure_registry(engine.connect(), name=name, volume=volume)
@@ -248,9 +249,7 @@ def start_registry_info() -> Any:
 
 def recorded_registry_info() -> Any:
     """The local registry's RegistryInfo when it was started and still answers."""
-    from minirunner import registry
-
-    return registry.recorded_registry(registry_names()[0])
+    return registry_record.recorded_registry(registry_names()[0])
 
 
 def known_registry_info() -> Any:
@@ -259,8 +258,8 @@ def known_registry_info() -> Any:
     from minirunner.errors import DockerUnavailable
 
     name = registry_names()[0]
-    known = registry.recorded_registry(name)
-    if known is not None or registry.has_record(name):
+    known = registry_record.recorded_registry(name)
+    if known is not None or registry_record.has_record(name):
         # A recorded registry that does not answer is stopped or gone.
         return known
     try:
@@ -271,15 +270,11 @@ def known_registry_info() -> Any:
 
 def registry_names() -> tuple[str, str]:
     """The registry's container and volume; tests and CI may name their own."""
-    from minirunner import registry
-
-    name = os.environ.get("MINIRUNNER_REGISTRY_NAME") or registry.CONTAINER_NAME
+    default = registry_record.CONTAINER_NAME
+    name = os.environ.get("MINIRUNNER_REGISTRY_NAME") or default
     volume = os.environ.get("MINIRUNNER_REGISTRY_VOLUME") or f"{name}-data"
-    if (
-        name == registry.CONTAINER_NAME
-        and "MINIRUNNER_REGISTRY_VOLUME" not in os.environ
-    ):
-        volume = registry.VOLUME_NAME
+    if name == default and "MINIRUNNER_REGISTRY_VOLUME" not in os.environ:
+        volume = registry_record.VOLUME_NAME
     return name, volume
 
 

@@ -84,8 +84,9 @@ def reuse_snapshot(
     """Bring an earlier job's checkout in `dest` back to commit `sha`.
 
     As GitLab's `fetch` strategy does: the branches and tags fetched again from
-    the user's repository, a forced checkout of `sha`, then `git clean` with
-    `clean_flags` (none: no clean). False when `dest` holds no
+    the user's repository (when a ref changed here or there since the last
+    fetch), a forced checkout of `sha`, then `git clean` with `clean_flags`
+    (none: no clean). False when `dest` holds no
     checkout of the kind asked for (`shared` or not) or git fails on it: the
     caller then makes a fresh one. The git folder and work tree are named on
     the command line, so a job's `core.worktree` cannot point our clean
@@ -98,26 +99,53 @@ def reuse_snapshot(
         return False
     source = state_root.resolve()
     located = (f"--git-dir={git_dir}", f"--work-tree={dest}")
+    stamp = git_dir / SYNCED_STAMP
     try:
-        _git(dest, *located, "config", "remote.origin.pushurl", PUSH_DISABLED_URL)
-        _git(
-            dest,
-            *located,
-            "fetch",
-            "--quiet",
-            "--prune",
-            "--force",
-            str(source),
-            *FETCHED_REFS,
-        )
+        if not _refs_in_step(source / ".git", git_dir, stamp):
+            _git(
+                dest,
+                *located,
+                "fetch",
+                "--quiet",
+                "--prune",
+                "--force",
+                str(source),
+                *FETCHED_REFS,
+            )
+            stamp.write_text(_refs_stamp(source / ".git", git_dir))
         _git(dest, *located, "checkout", "--quiet", "--force", "--detach", sha)
         if clean_flags:
             _git(dest, *located, "clean", *clean_flags)
-    except GitError:
+    except (GitError, OSError):
         return False
     if worktree:
         _overlay_working_tree(source, dest, sha)
     return True
+
+
+def _refs_in_step(source_git: Path, git_dir: Path, stamp: Path) -> bool:
+    """Whether no ref changed, here or in the user's repository, since the last fetch.
+
+    Fetching from a local repository costs a git process and an upload-pack;
+    comparing when the ref files last changed costs a few `stat` calls.
+    """
+    if not source_git.is_dir() or not stamp.is_file():
+        return False
+    return stamp.read_text() == _refs_stamp(source_git, git_dir)
+
+
+def _refs_stamp(source_git: Path, git_dir: Path) -> str:
+    """The size and change time of every ref file of both repositories."""
+    lines = []
+    for root in (source_git, git_dir):
+        packed = root / "packed-refs"
+        paths = [packed] if packed.is_file() else []
+        for folder, _, names in os.walk(root / "refs"):
+            paths += [Path(folder) / name for name in sorted(names)]
+        for path in paths:
+            status = path.lstat()
+            lines.append(f"{path} {status.st_size} {status.st_mtime_ns}")
+    return "\n".join(lines)
 
 
 def alternate_object_dirs(dest: Path) -> tuple[Path, ...]:
@@ -164,6 +192,8 @@ def _overlay_working_tree(source: Path, dest: Path, sha: str) -> None:
 
 # The refs a fresh clone has: branches as origin/*, and tags.
 FETCHED_REFS = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
+# Written in a reused clone's git folder after each fetch: the state of the refs.
+SYNCED_STAMP = "minirunner-synced-refs"
 
 
 def _git(cwd: Path | None, *args: str) -> str:

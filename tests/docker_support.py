@@ -20,7 +20,8 @@ import pytest
 
 from minirunner.engine import connect, image_present
 from minirunner.errors import DockerUnavailable
-from minirunner.registry import RegistryInfo, ensure_registry, registry_down
+from minirunner.registry import ensure_registry, registry_down
+from minirunner.registry_record import RegistryInfo
 
 PYTHON_IMAGE = "minirunner/python:3.11"
 REGISTRY_IMAGE = "minirunner/registry:2"

@@ -21,7 +21,8 @@ from cli_support import isolated_env
 from conftest import MakeRepo
 from docker_support import REGISTRY_IMAGE, Cleanup, build_tiny_image, require_image
 
-from minirunner.registry import RegistryInfo, registry_status, registry_tags
+from minirunner.registry import registry_status, registry_tags
+from minirunner.registry_record import RegistryInfo
 
 # The job records when it starts and ends, so that the test can tell the two
 # runs overlapped; the cache makes both take the cache lock.

@@ -19,7 +19,7 @@ from minirunner.executors.base import JobOutcome, JobRequest
 from minirunner.executors.docker import RUN_LABEL, DockerExecutor
 from minirunner.executors.docker_services import service_hostnames
 from minirunner.output import Console
-from minirunner.registry import RegistryInfo
+from minirunner.registry_record import RegistryInfo
 
 CLI_IMAGE = "minirunner/docker-cli:latest"
 PROJECT_DIR = "/builds/group/project"

@@ -16,7 +16,8 @@ from minirunner.context import Options, load_context
 from minirunner.executors.docker import RUN_LABEL
 from minirunner.output import Console
 from minirunner.plan import make_plan
-from minirunner.registry import RegistryInfo, registry_tags
+from minirunner.registry import registry_tags
+from minirunner.registry_record import RegistryInfo
 from minirunner.results import PipelineResult
 from minirunner.runner import PipelineRun, RunSettings
 from minirunner.session import registry_variables

@@ -24,7 +24,8 @@ from docker_support import (
     unique,
 )
 
-from minirunner.registry import RegistryInfo, registry_down, registry_tags
+from minirunner.registry import registry_down, registry_tags
+from minirunner.registry_record import RegistryInfo
 
 pytestmark = pytest.mark.docker
 

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import docker
 import pytest
+from cli_support import minirunner
+from conftest import MakeRepo
 from docker_support import (
     REGISTRY_IMAGE,
     REPO_ROOT,
@@ -26,13 +28,13 @@ from docker_support import (
 from minirunner import registry as registry_module
 from minirunner.errors import ImageMissing, RegistryError
 from minirunner.registry import (
-    RegistryInfo,
     ensure_registry,
     registry_catalog,
     registry_down,
     registry_status,
     registry_tags,
 )
+from minirunner.registry_record import RegistryInfo, recorded_registry
 
 pytestmark = pytest.mark.docker
 
@@ -323,3 +325,49 @@ def test_concurrent_runs_start_one_container(
     assert len(set(outputs)) == 1
     containers = docker_client.containers.list(filters={"name": f"^{name}$"})
     assert len(containers) == 1
+
+
+def test_a_started_registry_is_found_again_from_its_record(
+    registry: RegistryInfo,
+    docker_client: docker.DockerClient,
+    minirunner_state: Path,
+    registry_names: tuple[str, str],
+) -> None:
+    name, volume = registry_names
+    record = minirunner_state / "registry" / f"{name}.json"
+
+    assert recorded_registry(name) == registry
+    assert registry.password not in record.read_text()
+    assert recorded_registry("minirunner-test-never-started") is None
+
+    (minirunner_state / "registry" / "password").write_text("another\n")
+    assert recorded_registry(name) is None
+
+    registry_down(docker_client, name=name, volume=volume)
+    assert not record.exists()
+    assert recorded_registry(name) is None
+
+
+def test_a_run_finds_the_running_registry_without_the_engine(
+    registry: RegistryInfo,
+    registry_names: tuple[str, str],
+    make_repo: MakeRepo,
+    minirunner_state: Path,
+) -> None:
+    name, volume = registry_names
+    script = 'echo "registry=[$CI_REGISTRY] user=[$CI_REGISTRY_USER]"'
+    repo = make_repo({".gitlab-ci.yml": f"job:\n  script: ['{script}']\n"})
+    assert minirunner_state == repo.parent / "state"
+
+    done = minirunner(
+        repo,
+        "run",
+        env={
+            "MINIRUNNER_REGISTRY_NAME": name,
+            "MINIRUNNER_REGISTRY_VOLUME": volume,
+            "DOCKER_HOST": "unix:///nonexistent/docker.sock",
+        },
+    )
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"job | registry=[{registry.address}] user=[gitlab-ci-token]" in done.stdout

@@ -11,7 +11,7 @@ from minirunner.executors.base import Executor
 from minirunner.output import Console
 
 if TYPE_CHECKING:
-    from minirunner.registry import RegistryInfo
+    from minirunner.registry_record import RegistryInfo
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from minirunner.variables.slug import slugify
 if TYPE_CHECKING:
     import docker
 
-    from minirunner.registry import RegistryInfo
+    from minirunner.registry_record import RegistryInfo
 
 RUN_LABEL = "minirunner.run"
 JOB_LABEL = "minirunner.job"
