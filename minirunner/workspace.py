@@ -9,6 +9,7 @@ checkout back to the commit rather than cloning again; `clone` starts afresh,
 from __future__ import annotations
 
 import fcntl
+import os
 import shlex
 import shutil
 import threading
@@ -160,7 +161,17 @@ def own_folder(path: Path, *, empty: bool) -> None:
 
 
 def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path)
-    else:
+    if not path.is_dir() or path.is_symlink():
         path.unlink(missing_ok=True)
+        return
+    try:
+        shutil.rmtree(path)
+    except PermissionError:
+        # A job may leave folders it took its own permissions from.
+        path.chmod(0o700)
+        for folder, subfolders, _ in os.walk(path):
+            for name in subfolders:
+                child = Path(folder) / name
+                if not child.is_symlink():
+                    child.chmod(0o700)
+        shutil.rmtree(path)
