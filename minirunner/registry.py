@@ -358,6 +358,12 @@ def _get_json(
     except urllib.error.HTTPError as error:
         if missing_ok and error.code == 404:
             return {}, None
+        if error.code == 401:
+            raise RegistryError(
+                f"The registry at {info.url} refuses the password kept in "
+                f"{registry_record.password_path()}: `minirunner registry up` "
+                "replaces its container and keeps its images"
+            ) from error
         raise RegistryError(f"Registry at {info.url}{path}: {error}") from error
     except (OSError, http.client.HTTPException) as error:
         message = f"Registry at {info.url} does not answer: {error}"

@@ -22,6 +22,8 @@ VOLUME_NAME = "minirunner-registry-data"
 BIND_IP = "127.0.0.1"
 # A registry that is up answers on loopback within milliseconds.
 PROBE_TIMEOUT = 1.0
+# What the Docker registry (distribution) sends with every answer, lowered.
+REGISTRY_HEADER = b"docker-distribution-api-version: registry/2.0"
 
 
 @dataclass(frozen=True)
@@ -80,21 +82,40 @@ def recorded_registry(name: str) -> RegistryInfo | None:
 
 
 def _accepts(info: RegistryInfo) -> bool:
-    """Whether GET /v2/ with the credentials gets 200 from the registry."""
+    """Whether a registry answers on the port: 401 without our password, 200 with.
+
+    A registry says what it is in a header; anything else that listens on the
+    port is not given the password.
+    """
+    status, headers = _get_v2(info, authorization=None)
+    if status != b"401" or REGISTRY_HEADER not in headers:
+        return False
     token = base64.b64encode(f"{info.user}:{info.password}".encode()).decode()
-    request = (
-        f"GET /v2/ HTTP/1.0\r\nHost: {info.address}\r\n"
-        f"Authorization: Basic {token}\r\n\r\n"
-    )
+    status, _ = _get_v2(info, authorization=f"Basic {token}")
+    return status == b"200"
+
+
+def _get_v2(info: RegistryInfo, *, authorization: str | None) -> tuple[bytes, bytes]:
+    """The status code and the lowered header lines of GET /v2/; empty on failure."""
+    lines = ["GET /v2/ HTTP/1.0", f"Host: {info.address}"]
+    if authorization:
+        lines.append(f"Authorization: {authorization}")
+    request = "\r\n".join([*lines, "", ""]).encode()
     try:
         with socket.create_connection(
             (BIND_IP, info.port), timeout=PROBE_TIMEOUT
         ) as connection:
-            connection.sendall(request.encode())
-            status_line = connection.makefile("rb").readline()
+            connection.sendall(request)
+            answer = connection.makefile("rb")
+            status = answer.readline().split(b" ")[1:2]
+            headers = []
+            for line in answer:
+                if not line.strip():
+                    break
+                headers.append(line.strip().lower())
     except OSError:
-        return False
-    return status_line.split(b" ")[1:2] == [b"200"]
+        return b"", b""
+    return (status[0] if status else b""), b"\n".join(headers)
 
 
 def _record_path(name: str) -> Path:

@@ -360,15 +360,13 @@ class PipelineRun:
         job = planned.job
         checkout, scratch = slot.checkout, slot.scratch
         own_folder(scratch, empty=True)
-        # A shell job may borrow the repository's objects (a clone with
-        # alternates, instant); a container could not reach them by that path.
         where = prepare_checkout(
             self.context.root,
             self.context.state.head.sha,
-            checkout,
+            slot,
             env,
             worktree=self.context.options.worktree,
-            shared=executor.name == "shell",
+            shared=executor.checkout_on_host,
         )
         with self._lock:
             artifacts.restore(sources, self.stored, checkout)

@@ -6,7 +6,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Sequence
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from minirunner.errors import GitError
 
@@ -56,6 +56,58 @@ def make_snapshot(
     if dest.exists() and any(dest.iterdir()):
         raise GitError(f"cannot make a snapshot in {dest}: it is not empty")
     source = state_root.resolve()
+    _clone(source, dest, shared=shared)
+    _git(dest, "checkout", "--quiet", "--detach", sha)
+    if worktree:
+        _overlay_working_tree(source, dest, sha)
+
+
+def reuse_snapshot(
+    state_root: Path,
+    sha: str,
+    dest: Path,
+    *,
+    saved_index: Path,
+    clean_flags: Sequence[str],
+    worktree: bool = False,
+    shared: bool = False,
+) -> None:
+    """Bring an earlier job's checkout in `dest` back to commit `sha`.
+
+    As GitLab's `fetch` strategy does, with the branches and tags of the user's
+    repository as they are now: a forced checkout of `sha`, then `git clean`
+    with `clean_flags` (none: no clean). Only the files are reused. The git
+    folder, which a job may have changed (config, hooks, refs, alternates), is
+    replaced by a fresh clone's, given `saved_index`, the index as minirunner
+    left it, so that the files no job touched are not written again.
+    GitError when that cannot be done: the caller then starts afresh.
+    """
+    if dest.is_symlink() or not dest.is_dir() or not saved_index.is_file():
+        raise GitError("its project folder is gone")
+    staging = dest.parent / ".git-staging"
+    _remove(staging)
+    _clone(state_root.resolve(), staging, shared=shared)
+    _remove(dest / ".git")
+    (staging / ".git").rename(dest / ".git")
+    staging.rmdir()
+    shutil.copyfile(saved_index, dest / ".git" / "index")
+    _git(dest, "checkout", "--quiet", "--force", "--detach", sha)
+    if clean_flags:
+        _git(dest, "clean", *clean_flags)
+    if worktree:
+        _overlay_working_tree(state_root.resolve(), dest, sha)
+
+
+def alternate_object_dirs(dest: Path) -> tuple[Path, ...]:
+    """The object directories a snapshot borrows from, to mount read-only."""
+    alternates = dest / ".git" / "objects" / "info" / "alternates"
+    if not alternates.is_file():
+        return ()
+    lines = alternates.read_text().splitlines()
+    return tuple(Path(line) for line in lines if line and not line.startswith("#"))
+
+
+def _clone(source: Path, dest: Path, *, shared: bool) -> None:
     _git(
         None,
         "clone",
@@ -67,94 +119,13 @@ def make_snapshot(
         str(source),
         str(dest),
     )
-    _git(dest, "checkout", "--quiet", "--detach", sha)
-    if worktree:
-        _overlay_working_tree(source, dest, sha)
 
 
-def reuse_snapshot(
-    state_root: Path,
-    sha: str,
-    dest: Path,
-    *,
-    clean_flags: Sequence[str],
-    worktree: bool = False,
-    shared: bool = False,
-) -> bool:
-    """Bring an earlier job's checkout in `dest` back to commit `sha`.
-
-    As GitLab's `fetch` strategy does: the branches and tags fetched again from
-    the user's repository (when a ref changed here or there since the last
-    fetch), a forced checkout of `sha`, then `git clean` with `clean_flags`
-    (none: no clean). False when `dest` holds no
-    checkout of the kind asked for (`shared` or not) or git fails on it: the
-    caller then makes a fresh one. The git folder and work tree are named on
-    the command line, so a job's `core.worktree` cannot point our clean
-    elsewhere.
-    """
-    git_dir = dest / ".git"
-    if dest.is_symlink() or git_dir.is_symlink() or not git_dir.is_dir():
-        return False
-    if bool(alternate_object_dirs(dest)) != shared:
-        return False
-    source = state_root.resolve()
-    located = (f"--git-dir={git_dir}", f"--work-tree={dest}")
-    stamp = git_dir / SYNCED_STAMP
-    try:
-        if not _refs_in_step(source / ".git", git_dir, stamp):
-            _git(
-                dest,
-                *located,
-                "fetch",
-                "--quiet",
-                "--prune",
-                "--force",
-                str(source),
-                *FETCHED_REFS,
-            )
-            stamp.write_text(_refs_stamp(source / ".git", git_dir))
-        _git(dest, *located, "checkout", "--quiet", "--force", "--detach", sha)
-        if clean_flags:
-            _git(dest, *located, "clean", *clean_flags)
-    except (GitError, OSError):
-        return False
-    if worktree:
-        _overlay_working_tree(source, dest, sha)
-    return True
-
-
-def _refs_in_step(source_git: Path, git_dir: Path, stamp: Path) -> bool:
-    """Whether no ref changed, here or in the user's repository, since the last fetch.
-
-    Fetching from a local repository costs a git process and an upload-pack;
-    comparing when the ref files last changed costs a few `stat` calls.
-    """
-    if not source_git.is_dir() or not stamp.is_file():
-        return False
-    return stamp.read_text() == _refs_stamp(source_git, git_dir)
-
-
-def _refs_stamp(source_git: Path, git_dir: Path) -> str:
-    """The size and change time of every ref file of both repositories."""
-    lines = []
-    for root in (source_git, git_dir):
-        packed = root / "packed-refs"
-        paths = [packed] if packed.is_file() else []
-        for folder, _, names in os.walk(root / "refs"):
-            paths += [Path(folder) / name for name in sorted(names)]
-        for path in paths:
-            status = path.lstat()
-            lines.append(f"{path} {status.st_size} {status.st_mtime_ns}")
-    return "\n".join(lines)
-
-
-def alternate_object_dirs(dest: Path) -> tuple[Path, ...]:
-    """The object directories a snapshot borrows from, to mount read-only."""
-    alternates = dest / ".git" / "objects" / "info" / "alternates"
-    if not alternates.is_file():
-        return ()
-    lines = alternates.read_text().splitlines()
-    return tuple(Path(line) for line in lines if line and not line.startswith("#"))
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def _overlay_working_tree(source: Path, dest: Path, sha: str) -> None:
@@ -178,22 +149,25 @@ def _overlay_working_tree(source: Path, dest: Path, sha: str) -> None:
         if not relative or origin == inside or inside in origin.parents:
             continue
         target = dest / relative
-        if target.is_symlink() or target.is_file():
-            target.unlink()
-        elif target.is_dir():
-            shutil.rmtree(target)
+        _make_folders(dest, PurePath(relative).parent)
+        _remove(target)
         if origin.is_symlink():
-            target.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(os.readlink(origin), target)
         elif origin.is_file():
-            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(origin, target)
 
 
-# The refs a fresh clone has: branches as origin/*, and tags.
-FETCHED_REFS = ("+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*")
-# Written in a reused clone's git folder after each fetch: the state of the refs.
-SYNCED_STAMP = "minirunner-synced-refs"
+def _make_folders(dest: Path, relative: PurePath) -> None:
+    """Make the folders of `relative` below `dest`, never going through a link.
+
+    A link or file in the way (left by a job) is replaced by a folder.
+    """
+    folder = dest
+    for part in relative.parts:
+        folder = folder / part
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            folder.unlink()
+        folder.mkdir(exist_ok=True)
 
 
 def _git(cwd: Path | None, *args: str) -> str:
@@ -216,6 +190,7 @@ def _git(cwd: Path | None, *args: str) -> str:
         [*command, *args],
         cwd=cwd,
         env=env,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         encoding="utf-8",
         errors="surrogateescape",

@@ -18,7 +18,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from minirunner.errors import UsageError
+from minirunner.errors import GitError, UsageError
 from minirunner.snapshot import make_snapshot, reuse_snapshot
 
 STRATEGIES = ("fetch", "clone", "none", "empty")
@@ -37,6 +37,11 @@ class Slot:
     def checkout(self) -> Path:
         """The project folder, CI_PROJECT_DIR of a shell job."""
         return self.folder / "build"
+
+    @property
+    def saved_index(self) -> Path:
+        """The checkout's git index as minirunner last left it."""
+        return self.folder / "index"
 
     @property
     def scratch(self) -> Path:
@@ -59,7 +64,8 @@ class Slots:
     """
 
     def __init__(self, root: Path, *, reuse: bool) -> None:
-        self._root = root.resolve()
+        # The folder itself is checked on each claim: it may be a link a job left.
+        self._root = root.parent.resolve() / root.name
         self._reuse = reuse
         self._jobs = 0
         self._lock = threading.Lock()
@@ -79,7 +85,7 @@ class Slots:
             own_folder(slot.folder, empty=False)
             # Only the checkout lives on: what a job wrote beside it goes.
             for entry in slot.folder.iterdir():
-                if entry != slot.checkout:
+                if entry not in (slot.checkout, slot.saved_index):
                     _remove(entry)
             own_folder(slot.scratch, empty=True)
             own_folder(slot.docker_config, empty=True)
@@ -88,7 +94,7 @@ class Slots:
 
 def _claim(root: Path, stack: ExitStack) -> int:
     """The lowest slot number no job holds, held until `stack` closes."""
-    root.mkdir(parents=True, exist_ok=True)
+    own_folder(root, empty=False)
     index = 0
     while True:
         stream = stack.enter_context((root / f"slot-{index}.lock").open("a"))
@@ -104,17 +110,18 @@ def _claim(root: Path, stack: ExitStack) -> int:
 def prepare_checkout(
     root: Path,
     sha: str,
-    checkout: Path,
+    slot: Slot,
     env: dict[str, str],
     *,
     worktree: bool,
     shared: bool,
 ) -> str:
-    """Ready `checkout` for a job as its GIT_STRATEGY asks; say how, for its log.
+    """Ready the slot's checkout as the job's GIT_STRATEGY asks; say how, for its log.
 
     `root` is the user's repository, read and never written; `shared` makes
-    a clone that borrows its objects (for jobs on this machine's file system).
+    a clone that borrows its objects (for jobs that see this machine's files).
     """
+    checkout = slot.checkout
     strategy = env.get("GIT_STRATEGY") or DEFAULT_STRATEGY
     if strategy not in STRATEGIES:
         raise UsageError(
@@ -126,18 +133,28 @@ def prepare_checkout(
     if strategy == "empty":
         own_folder(checkout, empty=True)
         return "GIT_STRATEGY empty: an empty project folder"
-    if strategy == "fetch" and reuse_snapshot(
-        root,
-        sha,
-        checkout,
-        clean_flags=clean_flags(env),
-        worktree=worktree,
-        shared=shared,
-    ):
-        return f"a reused checkout of {sha[:8]}, reset and cleaned"
+    flags = clean_flags(env)
+    why_fresh = ""
+    if strategy == "fetch" and slot.saved_index.is_file():
+        try:
+            reuse_snapshot(
+                root,
+                sha,
+                checkout,
+                saved_index=slot.saved_index,
+                clean_flags=flags,
+                worktree=worktree,
+                shared=shared,
+            )
+        except (GitError, OSError) as error:
+            why_fresh = f" (the last job's could not be reused: {error})"
+        else:
+            _save_index(slot)
+            return f"a reused checkout of {sha[:8]}, reset and {_cleaned(flags)}"
     _remove(checkout)
     make_snapshot(root, sha, checkout, worktree=worktree, shared=shared)
-    return f"a fresh checkout of {sha[:8]}"
+    _save_index(slot)
+    return f"a fresh checkout of {sha[:8]}{why_fresh}"
 
 
 def clean_flags(env: dict[str, str]) -> list[str]:
@@ -149,6 +166,19 @@ def clean_flags(env: dict[str, str]) -> list[str]:
         return shlex.split(value)
     except ValueError as error:
         raise UsageError(f"GIT_CLEAN_FLAGS '{value}': {error}") from None
+
+
+def _cleaned(flags: list[str]) -> str:
+    if not flags:
+        return "not cleaned (GIT_CLEAN_FLAGS none)"
+    if flags == [DEFAULT_CLEAN_FLAGS]:
+        return "cleaned"
+    return f"cleaned with `git clean {shlex.join(flags)}`"
+
+
+def _save_index(slot: Slot) -> None:
+    """Keep the index as minirunner left it, where no container can reach it."""
+    shutil.copyfile(slot.checkout / ".git" / "index", slot.saved_index)
 
 
 def own_folder(path: Path, *, empty: bool) -> None:

@@ -224,3 +224,51 @@ fetch:
         "Waiting for services to be up and running (timeout 30 seconds)...",
     ]
     assert log[-3:] == ["200", "200", "Job succeeded"]
+
+
+def object_files(repo: Path) -> dict[str, tuple[int, int, bytes]]:
+    """Each file of the repository's object store: mode, owner and content."""
+    found = {}
+    for path in sorted((repo / ".git" / "objects").rglob("*")):
+        if path.is_file():
+            status = path.stat()
+            found[str(path)] = (status.st_mode, status.st_uid, path.read_bytes())
+    return found
+
+
+def test_a_container_job_cannot_reach_the_users_objects(
+    make_repo: MakeRepo, docker_client: docker.DockerClient
+) -> None:
+    require_image(docker_client, PYTHON_IMAGE)
+    config = f"""
+stages: [spoil, check]
+spoil:
+  stage: spoil
+  image: {PYTHON_IMAGE}
+  script:
+    - chmod -R a+rwX . && chown -R 12345 .
+    - for f in $(find .git/objects -type f); do printf x >> "$f"; done
+    - borrowed=$(cat .git/objects/info/alternates)
+    - touch "$borrowed/x" || echo refused
+check:
+  stage: check
+  image: {PYTHON_IMAGE}
+  script: [git log --format=%s -1, git status --porcelain]
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    before = object_files(repo)
+
+    runner = docker_run(repo)
+    result = runner.run(install_signals=False)
+
+    assert statuses(result) == [("spoil", "success"), ("check", "success")]
+    assert "refused" in (runner.run_dir / "spoil.log").read_text()
+    check = (runner.run_dir / "check.log").read_text().splitlines()
+    assert check[2:6] == [
+        "$ git log --format=%s -1",
+        "Initial commit",
+        "$ git status --porcelain",
+        "Job succeeded",
+    ]
+    assert object_files(repo) == before
+    assert git(repo, "fsck", "--no-progress") == ""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import subprocess
 import time
@@ -274,18 +275,50 @@ def test_reuse_brings_a_used_checkout_back_to_the_commit(
     project: Path, tmp_path: Path
 ) -> None:
     sha = git(project, "rev-parse", "HEAD")
-    dest = tmp_path / "snap"
+    dest = tmp_path / "slot" / "build"
+    saved_index = tmp_path / "slot" / "index"
     make_snapshot(project, git(project, "rev-parse", "HEAD~1"), dest)
+    shutil.copyfile(dest / ".git" / "index", saved_index)
     write_files(dest, {"README.md": "changed\n", "new.txt": "x\n", "a.log": "x\n"})
     git(dest, "tag", "made-in-job")
+    git(dest, "config", "core.worktree", str(project))
     git(project, "tag", "v2.0.0")
 
-    assert reuse_snapshot(project, sha, dest, clean_flags=["-ffdx"])
+    reuse_snapshot(project, sha, dest, saved_index=saved_index, clean_flags=["-ffdx"])
 
     assert git(dest, "rev-parse", "HEAD") == sha
     assert git(dest, "status", "--porcelain", "--ignored") == ""
     assert git(dest, "tag", "--list").split() == ["v1.0.0", "v2.0.0"]
+    assert "core.worktree" not in git(dest, "config", "--list")
     assert (dest / "src" / "app.py").read_text() == "print('v2')\n"
+    assert (dest / "README.md").read_text() == "first\n"
+
+
+def test_reuse_replaces_a_git_folder_a_job_turned_against_the_user(
+    project: Path, tmp_path: Path
+) -> None:
+    sha = git(project, "rev-parse", "HEAD")
+    before = fingerprint(project)
+    dest = tmp_path / "slot" / "build"
+    saved_index = tmp_path / "slot" / "index"
+    make_snapshot(project, sha, dest)
+    shutil.copyfile(dest / ".git" / "index", saved_index)
+    ran = tmp_path / "ran"
+    monitor = tmp_path / "monitor.sh"
+    monitor.write_text(f"#!/bin/sh\ntouch {ran}\n")
+    monitor.chmod(0o755)
+    git(dest, "config", "core.fsmonitor", str(monitor))
+    shutil.rmtree(dest / ".git" / "refs")
+    (dest / ".git" / "refs").symlink_to(project / ".git" / "refs")
+    (dest / ".git" / "commondir").write_text(str(project / ".git"))
+
+    reuse_snapshot(project, sha, dest, saved_index=saved_index, clean_flags=["-ffdx"])
+
+    assert fingerprint(project) == before
+    assert not ran.exists()
+    assert not (dest / ".git" / "refs").is_symlink()
+    assert not (dest / ".git" / "commondir").exists()
+    assert git(dest, "rev-parse", "HEAD") == sha
 
 
 def test_reuse_refuses_a_checkout_replaced_by_a_link(
@@ -295,21 +328,13 @@ def test_reuse_refuses_a_checkout_replaced_by_a_link(
     other = tmp_path / "other"
     make_snapshot(project, sha, other)
     write_files(other, {"README.md": "work in progress\n", "notes.txt": "mine\n"})
+    saved_index = tmp_path / "index"
+    shutil.copyfile(other / ".git" / "index", saved_index)
     link = tmp_path / "link"
     link.symlink_to(other)
 
-    assert not reuse_snapshot(project, sha, link, clean_flags=["-ffdx"])
+    with pytest.raises(GitError, match="its project folder is gone"):
+        reuse_snapshot(project, sha, link, saved_index=saved_index, clean_flags=[])
 
     assert (other / "README.md").read_text() == "work in progress\n"
     assert (other / "notes.txt").read_text() == "mine\n"
-
-
-def test_reuse_refuses_a_checkout_of_the_other_kind(
-    project: Path, tmp_path: Path
-) -> None:
-    sha = git(project, "rev-parse", "HEAD")
-    dest = tmp_path / "snap"
-    make_snapshot(project, sha, dest, shared=False)
-
-    assert not reuse_snapshot(project, sha, dest, clean_flags=[], shared=True)
-    assert reuse_snapshot(project, sha, dest, clean_flags=[], shared=False)

@@ -226,3 +226,105 @@ after:
     assert (victim / "tracked.txt").read_text() == "edited\n"
     assert (worktree / "keep.txt").read_text() == "precious\n"
     assert "in a fresh checkout of" in job_log(repo, "after")
+
+
+def test_what_a_job_does_to_git_stays_with_it(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    config = f"""
+job:
+  script:
+    - git config --get core.worktree || echo "no worktree setting"
+    - git branch job-branch
+    - git config core.worktree {elsewhere}
+    - git config remote.origin.url /nowhere
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+
+    first = minirunner(repo, "run")
+    second = minirunner(repo, "run")
+
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert second.returncode == 0, second.stdout + second.stderr
+    log = job_log(repo, "job", run=2)
+    assert "in a reused checkout of" in log
+    assert "no worktree setting" in log
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_a_link_in_place_of_the_builds_folder_is_not_followed(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim"
+    (victim / "slot-0").mkdir(parents=True)
+    (victim / "slot-0" / "precious.txt").write_text("precious\n")
+    config = f"""
+job:
+  script:
+    - if [ "$ATTACK" ]; then cd ../../.. && mv builds old && ln -s {victim} builds; fi
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+
+    assert minirunner(repo, "run", "-v", "ATTACK=1").returncode == 0
+    done = minirunner(repo, "run")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (victim / "slot-0" / "precious.txt").read_text() == "precious\n"
+    assert sorted(path.name for path in victim.rglob("*")) == [
+        "precious.txt",
+        "slot-0",
+    ]
+
+
+def test_a_worktree_run_does_not_copy_through_a_link_a_job_left(
+    make_repo: MakeRepo, repo_guard: RepoGuard, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "notes.txt").write_text("the victim's own\n")
+    config = f"""
+variables:
+  GIT_CLEAN_FLAGS: none
+job:
+  script:
+    - cat newdir/notes.txt 2>/dev/null || true
+    - rm -rf newdir && ln -s {victim} newdir
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    assert minirunner(repo, "run").returncode == 0
+    (repo / "newdir").mkdir()
+    (repo / "newdir" / "notes.txt").write_text("the user's untracked notes\n")
+    repo_guard.settle(repo)
+
+    done = minirunner(repo, "run", "--worktree")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "job | the user's untracked notes" in done.stdout
+    assert (victim / "notes.txt").read_text() == "the victim's own\n"
+
+
+def test_clean_flags_git_refuses_give_a_fresh_checkout_and_say_why(
+    make_repo: MakeRepo,
+) -> None:
+    config = """
+stages: [first, second]
+first:
+  stage: first
+  script: [echo x > left.txt]
+second:
+  stage: second
+  variables: {GIT_CLEAN_FLAGS: --no-such-flag}
+  script: [ls left.txt || echo "no left.txt"]
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+
+    done = minirunner(repo, "run", "-j", "1")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    log = job_log(repo, "second")
+    assert "in a fresh checkout of" in log
+    assert "(the last job's could not be reused: " in log
+    assert "git clean failed: " in log
+    assert "no left.txt" in log

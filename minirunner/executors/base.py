@@ -49,6 +49,15 @@ class Executor(Protocol):
 
     name: str
 
+    @property
+    def checkout_on_host(self) -> bool:
+        """Whether jobs see the checkout where it is on this machine.
+
+        Such a checkout borrows the user's objects (git alternates), which the
+        job then reads in place, never writes; otherwise it holds its own.
+        """
+        ...
+
     def run(self, request: JobRequest) -> JobOutcome:
         """Run the scripts, then after_script; job failures are outcomes."""
         ...

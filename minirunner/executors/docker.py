@@ -99,6 +99,11 @@ class DockerExecutor:
         self._lock = threading.Lock()
         self._warned: set[str] = set()
 
+    @property
+    def checkout_on_host(self) -> bool:
+        """Bind-mounted checkouts are; copied ones hold their own objects."""
+        return self.bind_checkout
+
     def run(self, request: JobRequest) -> JobOutcome:
         """Run the job's containers; they are removed when it ends (unless kept)."""
         return DockerJob(self, request).run()

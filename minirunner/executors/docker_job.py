@@ -41,6 +41,7 @@ from minirunner.executors.docker_services import (
     wait_for_services,
 )
 from minirunner.executors.process import ProcessResult, job_outcome
+from minirunner.snapshot import alternate_object_dirs
 from minirunner.variables.expand import expand
 
 if TYPE_CHECKING:
@@ -246,7 +247,11 @@ class DockerJob:
     def _host_config(self) -> dict[str, Any]:
         binds = dict(self.binds)
         if self.executor.bind_checkout:
-            binds[str(self.request.checkout)] = {"bind": self.project_dir, "mode": "rw"}
+            checkout = self.request.checkout
+            binds[str(checkout)] = {"bind": self.project_dir, "mode": "rw"}
+            # The objects the checkout borrows, at the path its git expects.
+            for objects in alternate_object_dirs(checkout):
+                binds[str(objects)] = {"bind": str(objects), "mode": "ro"}
         elif self.volume:
             binds[self.volume] = {"bind": self._builds_root(), "mode": "rw"}
         # The output is read back from the logs: a driver that can be read.

@@ -34,6 +34,7 @@ class ShellExecutor:
     """Runs each job as a process group on the host, in the job's own checkout."""
 
     name = "shell"
+    checkout_on_host = True
 
     def __init__(self) -> None:
         self.shell = find_shell()
