@@ -332,6 +332,7 @@ def resolve_needs(planned: Sequence[PlannedJob]) -> list[PlannedJob]:
     job means every job it was expanded into.
     """
     names = [job.name for job in planned]
+    known = set(names)
     result = []
     for job in planned:
         if job.needs is None:
@@ -339,7 +340,9 @@ def resolve_needs(planned: Sequence[PlannedJob]) -> list[PlannedJob]:
             continue
         needs: list[Need] = []
         for need in job.needs:
-            targets = expanded_names(need.job, names)
+            targets = (
+                [need.job] if need.job in known else expanded_names(need.job, names)
+            )
             if not targets:
                 if need.optional:
                     continue
