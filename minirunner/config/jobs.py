@@ -10,7 +10,7 @@ from typing import Any
 from minirunner.config import conditions, records, relations
 from minirunner.config import keywords as kw
 from minirunner.config.durations import MONTH, WEEK
-from minirunner.config.model import Job, Location, Retry, Trigger, frozen_map
+from minirunner.config.model import Job, Location, Need, Retry, Trigger, frozen_map
 from minirunner.config.relations import Matrix, NeedSpec
 from minirunner.config.unused import CHECKS, check_unused
 from minirunner.config.values import (
@@ -254,7 +254,6 @@ def build_job(
         start_in=start_in,
         allow_failure=allow_failure,
         allow_failure_exit_codes=exit_codes,
-        needs=None,
         dependencies=None
         if dependencies is None
         else strings(site, "dependencies", dependencies),
@@ -271,16 +270,23 @@ def build_job(
         tags=value("tags") or (),
         trigger=_trigger(site, raw) if bridge else None,
         location=Location(site.file, site.line),
+        # Last, so that the keywords above report their errors first.
+        needs=_needs(specs := _need_specs(site, job_needs, warnings)),
     )
     return Draft(
-        job,
-        None
-        if job_needs is None
-        else relations.needs(site, "needs", job_needs, warnings),
-        _parallel(site, raw.get("parallel"), bridge),
-        on_stop,
-        site,
+        job, specs, _parallel(site, raw.get("parallel"), bridge), on_stop, site
     )
+
+
+def _need_specs(
+    site: Site, raw: Any, warnings: list[str]
+) -> tuple[NeedSpec, ...] | None:
+    return None if raw is None else relations.needs(site, "needs", raw, warnings)
+
+
+def _needs(specs: tuple[NeedSpec, ...] | None) -> tuple[Need, ...] | None:
+    """The needs as written; `parallel` may later point them at its jobs."""
+    return None if specs is None else tuple(spec.need for spec in specs)
 
 
 def _timing(site: Site, raw: dict[Any, Any], bridge: bool) -> tuple[str, str | None]:
