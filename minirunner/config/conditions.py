@@ -54,6 +54,8 @@ def check_expression(site: Site, path: str, text: Any) -> str:
 
 
 def _compact(value: Any) -> str:
+    if type(value) is str:
+        return value
     if value is True or value is False:
         return "true" if value else "false"
     if isinstance(value, list):
