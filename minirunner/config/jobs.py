@@ -12,6 +12,7 @@ from minirunner.config import keywords as kw
 from minirunner.config.durations import MONTH, WEEK
 from minirunner.config.model import Job, Location, Need, Retry, Trigger, frozen_map
 from minirunner.config.relations import Matrix, NeedSpec
+from minirunner.config.shared import SharedRecords
 from minirunner.config.unused import CHECKS, check_unused
 from minirunner.config.values import (
     Site,
@@ -179,6 +180,7 @@ def build_job(
     site: Site,
     defaults: Defaults,
     warnings: list[str],
+    shared: SharedRecords,
 ) -> Draft:
     """Validate a job's keywords and build its record."""
     bridge = "trigger" in raw and "script" not in raw and "run" not in raw
@@ -199,7 +201,7 @@ def build_job(
         """The job's own record for `key`, else the default one it inherits."""
         own = raw.get(key)
         if own is not None:
-            return build_default(site, key, own, key)
+            return shared.record(key, own, lambda: build_default(site, key, own, key))
         if bridge and key not in _BRIDGE_DEFAULTS:
             return None
         inherits = (
@@ -224,7 +226,7 @@ def build_job(
         else None
     )
     dependencies = raw.get("dependencies")
-    rules = conditions.rules(site, "rules", raw.get("rules"), warnings)
+    rules = conditions.rules(site, "rules", raw.get("rules"), warnings, shared=shared)
     only = conditions.policy(site, "only", raw.get("only"), only=True)
     except_ = conditions.policy(site, "except", raw.get("except"), only=False)
     script: tuple[str, ...] = ()
