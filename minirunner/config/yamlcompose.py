@@ -40,16 +40,12 @@ _TAGS: dict[str, str] = {}
 _NODE, _ITEMS, _KEY, _COUNT, _HEIGHT, _ANCHORED = range(6)
 
 
-def _scalar_tag(loader: BaseLoader, value: str, implicit: Any) -> str:
-    """The resolved tag of an untagged scalar, computed once per distinct text."""
-    if not implicit[0]:
-        return STR_TAG
-    tag = _TAGS.get(value)
-    if tag is None:
-        tag = loader.resolve(ScalarNode, value, implicit)  # type: ignore[no-untyped-call]
-        if len(_TAGS) > _TAG_CACHE_LIMIT:
-            _TAGS.clear()
-        _TAGS[value] = tag
+def _resolve_tag(loader: BaseLoader, value: str, implicit: Any) -> str:
+    """The tag of a plain scalar, remembered for the next one of the same text."""
+    tag: str = loader.resolve(ScalarNode, value, implicit)  # type: ignore[no-untyped-call]
+    if len(_TAGS) > _TAG_CACHE_LIMIT:
+        _TAGS.clear()
+    _TAGS[value] = tag
     return tag
 
 
@@ -91,16 +87,24 @@ class _Pass:
         get_event = self.loader.get_event
         open_ = self.open
         anchors = self.anchors
+        tags = _TAGS
+        events = 0
         while True:
             event: Any = get_event()
-            self.events += 1
+            events += 1
             kind = event.__class__
             if kind is ScalarEvent:
+                value = event.value
                 tag = event.tag
                 if tag is None or tag == "!":
-                    tag = _scalar_tag(self.loader, event.value, event.implicit)
+                    if not event.implicit[0]:
+                        tag = STR_TAG
+                    else:
+                        tag = tags.get(value) or _resolve_tag(
+                            self.loader, value, event.implicit
+                        )
                 node: Node = ScalarNode(
-                    tag, event.value, event.start_mark, event.end_mark, event.style
+                    tag, value, event.start_mark, event.end_mark, event.style
                 )
                 if event.anchor is not None:
                     if event.anchor in anchors:
@@ -134,6 +138,7 @@ class _Pass:
             elif kind is DocumentStartEvent:
                 self.anchors = anchors = {}
             elif kind is StreamEndEvent:
+                self.events = events
                 return None
 
     def attach(self, node: Node, count: int, height: int) -> None:
