@@ -304,14 +304,12 @@ def check_variable_cycles(
     only values holding a reference need looking at.
     """
     layers: list[Mapping[str, Variable | str]] = [*yaml, user]
-    if not any(
-        "$" in text or "%" in text
+    texts = "".join(
+        value.value if isinstance(value, Variable) else value
         for layer in layers
-        for text in (
-            value.value if isinstance(value, Variable) else value
-            for value in layer.values()
-        )
-    ):
+        for value in layer.values()
+    )
+    if "$" not in texts and "%" not in texts:
         return
     try:
         resolve(layers)
