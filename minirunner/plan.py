@@ -304,14 +304,12 @@ def check_variable_cycles(
     only values holding a reference need looking at.
     """
     layers: list[Mapping[str, Variable | str]] = [*yaml, user]
-    if not any(
-        "$" in text or "%" in text
+    texts = "".join(
+        value.value if isinstance(value, Variable) else value
         for layer in layers
-        for text in (
-            value.value if isinstance(value, Variable) else value
-            for value in layer.values()
-        )
-    ):
+        for value in layer.values()
+    )
+    if "$" not in texts and "%" not in texts:
         return
     try:
         resolve(layers)
@@ -332,6 +330,7 @@ def resolve_needs(planned: Sequence[PlannedJob]) -> list[PlannedJob]:
     job means every job it was expanded into.
     """
     names = [job.name for job in planned]
+    known = set(names)
     result = []
     for job in planned:
         if job.needs is None:
@@ -339,7 +338,9 @@ def resolve_needs(planned: Sequence[PlannedJob]) -> list[PlannedJob]:
             continue
         needs: list[Need] = []
         for need in job.needs:
-            targets = expanded_names(need.job, names)
+            targets = (
+                [need.job] if need.job in known else expanded_names(need.job, names)
+            )
             if not targets:
                 if need.optional:
                     continue

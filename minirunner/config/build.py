@@ -22,6 +22,7 @@ from minirunner.config.model import (
     frozen_map,
 )
 from minirunner.config.parallel import expand_parallel
+from minirunner.config.shared import SharedRecords
 from minirunner.config.values import check_keys, job_site, mapping, strings, top_site
 from minirunner.config.variables import variables
 from minirunner.errors import ConfigError
@@ -80,6 +81,7 @@ def _drafts(
     warnings: list[str],
 ) -> list[Draft]:
     drafts = []
+    shared = SharedRecords()
     for name, raw in data.items():
         if name in kw.RESERVED:
             continue
@@ -109,7 +111,7 @@ def _drafts(
                 line=site.line,
                 job=name[:40] + "...",
             )
-        drafts.append(build_job(name, raw, site, defaults, warnings))
+        drafts.append(build_job(name, raw, site, defaults, warnings, shared))
     return drafts
 
 

@@ -6,12 +6,14 @@ https://docs.gitlab.com/ci/yaml/#rules
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from minirunner.config import keywords as kw
 from minirunner.config.model import Refs, Rule, Workflow, frozen_map
 from minirunner.config.records import duration
 from minirunner.config.relations import needs
+from minirunner.config.shared import SharedRecords
 from minirunner.config.unused import auto_cancel
 from minirunner.config.values import (
     Site,
@@ -54,6 +56,8 @@ def check_expression(site: Site, path: str, text: Any) -> str:
 
 
 def _compact(value: Any) -> str:
+    if type(value) is str:
+        return value
     if value is True or value is False:
         return "true" if value else "false"
     if isinstance(value, list):
@@ -180,9 +184,18 @@ def rule(
 
 
 def rules(
-    site: Site, path: str, raw: Any, warnings: list[str], *, workflow: bool = False
+    site: Site,
+    path: str,
+    raw: Any,
+    warnings: list[str],
+    *,
+    workflow: bool = False,
+    shared: SharedRecords | None = None,
 ) -> tuple[Rule, ...] | None:
-    """`rules:`; nested lists from `!reference` are flattened (up to 10 levels)."""
+    """`rules:`; nested lists from `!reference` are flattened (up to 10 levels).
+
+    With `shared`, a rule several jobs hold is built once.
+    """
     if raw is None:
         return None
     if not isinstance(raw, list):
@@ -192,8 +205,16 @@ def rules(
     items = flatten(
         site, path, raw, "should be an array containing hashes and arrays of hashes"
     )
+    if shared is None:
+        shared = SharedRecords()
+    kind = "workflow rule" if workflow else "rule"
     return tuple(
-        rule(site, f"{path}[{index}]", item, warnings, workflow=workflow)
+        shared.record(
+            kind,
+            item,
+            partial(rule, site, f"{path}[{index}]", item, warnings, workflow=workflow),
+            warnings,
+        )
         for index, item in enumerate(items)
     )
 

@@ -10,8 +10,9 @@ from typing import Any
 from minirunner.config import conditions, records, relations
 from minirunner.config import keywords as kw
 from minirunner.config.durations import MONTH, WEEK
-from minirunner.config.model import Job, Location, Retry, Trigger, frozen_map
+from minirunner.config.model import Job, Location, Need, Retry, Trigger, frozen_map
 from minirunner.config.relations import Matrix, NeedSpec
+from minirunner.config.shared import SharedRecords
 from minirunner.config.unused import CHECKS, check_unused
 from minirunner.config.values import (
     Site,
@@ -179,6 +180,7 @@ def build_job(
     site: Site,
     defaults: Defaults,
     warnings: list[str],
+    shared: SharedRecords,
 ) -> Draft:
     """Validate a job's keywords and build its record."""
     bridge = "trigger" in raw and "script" not in raw and "run" not in raw
@@ -199,7 +201,7 @@ def build_job(
         """The job's own record for `key`, else the default one it inherits."""
         own = raw.get(key)
         if own is not None:
-            return build_default(site, key, own, key)
+            return shared.record(key, own, lambda: build_default(site, key, own, key))
         if bridge and key not in _BRIDGE_DEFAULTS:
             return None
         inherits = (
@@ -224,7 +226,7 @@ def build_job(
         else None
     )
     dependencies = raw.get("dependencies")
-    rules = conditions.rules(site, "rules", raw.get("rules"), warnings)
+    rules = conditions.rules(site, "rules", raw.get("rules"), warnings, shared=shared)
     only = conditions.policy(site, "only", raw.get("only"), only=True)
     except_ = conditions.policy(site, "except", raw.get("except"), only=False)
     script: tuple[str, ...] = ()
@@ -254,7 +256,6 @@ def build_job(
         start_in=start_in,
         allow_failure=allow_failure,
         allow_failure_exit_codes=exit_codes,
-        needs=None,
         dependencies=None
         if dependencies is None
         else strings(site, "dependencies", dependencies),
@@ -271,16 +272,23 @@ def build_job(
         tags=value("tags") or (),
         trigger=_trigger(site, raw) if bridge else None,
         location=Location(site.file, site.line),
+        # Last, so that the keywords above report their errors first.
+        needs=_needs(specs := _need_specs(site, job_needs, warnings)),
     )
     return Draft(
-        job,
-        None
-        if job_needs is None
-        else relations.needs(site, "needs", job_needs, warnings),
-        _parallel(site, raw.get("parallel"), bridge),
-        on_stop,
-        site,
+        job, specs, _parallel(site, raw.get("parallel"), bridge), on_stop, site
     )
+
+
+def _need_specs(
+    site: Site, raw: Any, warnings: list[str]
+) -> tuple[NeedSpec, ...] | None:
+    return None if raw is None else relations.needs(site, "needs", raw, warnings)
+
+
+def _needs(specs: tuple[NeedSpec, ...] | None) -> tuple[Need, ...] | None:
+    """The needs as written; `parallel` may later point them at its jobs."""
+    return None if specs is None else tuple(spec.need for spec in specs)
 
 
 def _timing(site: Site, raw: dict[Any, Any], bridge: bool) -> tuple[str, str | None]:

@@ -96,15 +96,17 @@ def expand_parallel(drafts: list[Draft]) -> list[Draft]:
         if draft.parallel is not None:
             expanded[draft.job.name] = [item.job.name for item in made]
         instances.extend(made)
+    if not expanded:
+        return instances
     result = []
     for draft in instances:
         job = draft.job
-        if draft.needs is None and (not expanded or job.dependencies is None):
+        if draft.needs is None and job.dependencies is None:
             result.append(draft)
             continue
         needs = None if draft.needs is None else _needs(draft.needs, expanded)
         dependencies = job.dependencies
-        if dependencies is not None and expanded:
+        if dependencies is not None:
             dependencies = tuple(
                 name
                 for dependency in dependencies

@@ -11,6 +11,8 @@ from minirunner.config.yamlnodes import Reference
 from minirunner.errors import ConfigError
 
 _IN_PROGRESS = object()
+# Values a walk returns as they are, skipped without a call.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 
 
 class _Resolver:
@@ -48,6 +50,8 @@ class _Resolver:
         if isinstance(value, dict):
             changed: dict[Any, Any] | None = None
             for key, item in value.items():
+                if item.__class__ in _PLAIN:
+                    continue
                 new = self.walk(item)
                 if new is not item:
                     if changed is None:
@@ -55,10 +59,16 @@ class _Resolver:
                     changed[key] = new
             return value if changed is None else changed
         if isinstance(value, list):
-            items = [self.walk(item) for item in value]
-            if any(new is not old for new, old in zip(items, value, strict=True)):
-                return items
-            return value
+            items: list[Any] | None = None
+            for index, item in enumerate(value):
+                if item.__class__ in _PLAIN:
+                    continue
+                new = self.walk(item)
+                if new is not item:
+                    if items is None:
+                        items = list(value)
+                    items[index] = new
+            return value if items is None else items
         return value
 
     def resolve(self, reference: Reference) -> Any:

@@ -24,6 +24,11 @@ def variables(
         )
     result: dict[str, Variable] = {}
     for key, value in raw.items():
+        # The usual case, plain text: no conversion, and no message to prepare.
+        if type(key) is str and type(value) is str:
+            if "\0" not in key and "\0" not in value:
+                result[key] = Variable(value)
+                continue
         where = f"{path}:{ruby_str(key)}"
         if isinstance(key, bool) or not isinstance(key, str | int):
             raise site.error(where, "variable name must be an alphanumeric string")

@@ -69,34 +69,39 @@ def value_of(
     expression: Expression, variables: Mapping[str, str], reads: Reads | None
 ) -> Value:
     """The Ruby value GitLab computes for a node (see the module docstring)."""
-    match expression:
-        case Variable(name):
-            value = variables.get(name)
-            if reads is not None:
-                reads[name] = value
-            return value
-        case String(value):
-            return value
-        case Regex(regexp=regexp):
-            return regexp
-        case Null():
-            return None
-        case And(left, right):
-            first = value_of(left, variables, reads)
-            return value_of(right, variables, reads) if _truthy(first) else first
-        case Or(left, right):
-            first = value_of(left, variables, reads)
-            return first if _truthy(first) else value_of(right, variables, reads)
-        case Compare(op, left, right):
-            lhs = value_of(left, variables, reads)
-            rhs = value_of(right, variables, reads)
-            if op == "==":
-                return _equal(lhs, rhs)
-            if op == "!=":
-                return not _equal(lhs, rhs)
-            if op == "=~":
-                return _match(lhs, rhs)
-            return not _match(lhs, rhs)
+    if type(expression) is Variable:
+        name = expression.name
+        value = variables.get(name)
+        if reads is not None:
+            reads[name] = value
+        return value
+    if type(expression) is String:
+        return expression.value
+    if type(expression) is Compare:
+        lhs = value_of(expression.left, variables, reads)
+        rhs = value_of(expression.right, variables, reads)
+        op = expression.op
+        if op == "==":
+            return _equal(lhs, rhs)
+        if op == "!=":
+            return not _equal(lhs, rhs)
+        if op == "=~":
+            return _match(lhs, rhs)
+        return not _match(lhs, rhs)
+    if type(expression) is And:
+        first = value_of(expression.left, variables, reads)
+        if not _truthy(first):
+            return first
+        return value_of(expression.right, variables, reads)
+    if type(expression) is Or:
+        first = value_of(expression.left, variables, reads)
+        if _truthy(first):
+            return first
+        return value_of(expression.right, variables, reads)
+    if type(expression) is Regex:
+        return expression.regexp
+    if type(expression) is Null:
+        return None
     raise TypeError(f"not an expression: {expression!r}")
 
 
