@@ -33,7 +33,13 @@ from minirunner.selection import scheduler_nodes, select_jobs
 from minirunner.variables.expand import resolve
 from minirunner.variables.predefined import job_variables
 from minirunner.variables.slug import slugify
-from minirunner.workspace import Slot, Slots, own_folder, prepare_checkout
+from minirunner.workspace import (
+    GitTemplates,
+    Slot,
+    Slots,
+    own_folder,
+    prepare_checkout,
+)
 
 if TYPE_CHECKING:
     from minirunner.registry_record import RegistryInfo
@@ -96,6 +102,7 @@ class PipelineRun:
         self._log_names: set[str] = set()
         self._lock = threading.Lock()
         self.stored: dict[str, artifacts.StoredArtifacts] = {}
+        self._templates = GitTemplates(context.root)
 
     def run(self, *, install_signals: bool = True) -> PipelineResult:
         """Run the chosen jobs in GitLab's order; always clean up."""
@@ -128,6 +135,7 @@ class PipelineRun:
         finally:
             for executor in self._executors.values():
                 executor.close()
+            self._templates.close()
             if self.settings.keep:
                 self.console.info(f"Kept the jobs' folders in {workspace}")
         ordered = tuple(results[job.name] for job in chosen if job.name in results)
@@ -367,6 +375,7 @@ class PipelineRun:
             env,
             worktree=self.context.options.worktree,
             shared=executor.checkout_on_host,
+            templates=self._templates,
         )
         with self._lock:
             artifacts.restore(sources, self.stored, checkout)

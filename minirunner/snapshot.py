@@ -36,6 +36,7 @@ def make_snapshot(
     *,
     worktree: bool = False,
     shared: bool = False,
+    template: Path | None = None,
 ) -> None:
     """Make `dest` a checkout of commit `sha`, with a `.git` for git commands.
 
@@ -46,7 +47,8 @@ def make_snapshot(
     are hard links to the user's (never written to by git), or copies across
     file systems. With `shared`, it borrows the user's objects through
     `.git/objects/info/alternates` instead (instant, but a container then needs
-    `alternate_object_dirs` mounted at the same path).
+    `alternate_object_dirs` mounted at the same path). A shared checkout
+    copies the `.git` of `template` (see make_git_template) when given one.
 
     With `worktree`, the files are then made those of the working tree as it is:
     what differs from `sha` (uncommitted changes, staged or not, deletions) and
@@ -56,7 +58,8 @@ def make_snapshot(
     if dest.exists() and any(dest.iterdir()):
         raise GitError(f"cannot make a snapshot in {dest}: it is not empty")
     source = state_root.resolve()
-    _clone(source, dest, shared=shared)
+    dest.mkdir(parents=True, exist_ok=True)
+    _new_git_folder(source, dest, shared=shared, template=template)
     _git(dest, "checkout", "--quiet", "--detach", sha)
     if worktree:
         _overlay_working_tree(source, dest, sha)
@@ -71,6 +74,7 @@ def reuse_snapshot(
     clean_flags: Sequence[str],
     worktree: bool = False,
     shared: bool = False,
+    template: Path | None = None,
 ) -> None:
     """Bring an earlier job's checkout in `dest` back to commit `sha`.
 
@@ -84,12 +88,8 @@ def reuse_snapshot(
     """
     if dest.is_symlink() or not dest.is_dir() or not saved_index.is_file():
         raise GitError("its project folder is gone")
-    staging = dest.parent / ".git-staging"
-    _remove(staging)
-    _clone(state_root.resolve(), staging, shared=shared)
-    _remove(dest / ".git")
-    (staging / ".git").rename(dest / ".git")
-    staging.rmdir()
+    remove_path(dest / ".git")
+    _new_git_folder(state_root.resolve(), dest, shared=shared, template=template)
     shutil.copyfile(saved_index, dest / ".git" / "index")
     _git(dest, "checkout", "--quiet", "--force", "--detach", sha)
     if clean_flags:
@@ -107,6 +107,29 @@ def alternate_object_dirs(dest: Path) -> tuple[Path, ...]:
     return tuple(Path(line) for line in lines if line and not line.startswith("#"))
 
 
+def make_git_template(state_root: Path, dest: Path) -> None:
+    """Clone the user's repository into `dest`, a `.git` and nothing else.
+
+    Given as `template` to make_snapshot and reuse_snapshot, copies of it
+    replace a clone for each job: same refs, same borrowed objects.
+    """
+    _clone(state_root.resolve(), dest, shared=True)
+
+
+def _new_git_folder(
+    source: Path, dest: Path, *, shared: bool, template: Path | None
+) -> None:
+    """Give the folder `dest` a `.git` fresh from the user's repository."""
+    if template is not None and shared:
+        shutil.copytree(template / ".git", dest / ".git", symlinks=True)
+        return
+    staging = dest.parent / f".{dest.name}-git-staging"
+    remove_path(staging)
+    _clone(source, staging, shared=shared)
+    (staging / ".git").rename(dest / ".git")
+    staging.rmdir()
+
+
 def _clone(source: Path, dest: Path, *, shared: bool) -> None:
     _git(
         None,
@@ -121,11 +144,22 @@ def _clone(source: Path, dest: Path, *, shared: bool) -> None:
     )
 
 
-def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
+def remove_path(path: Path) -> None:
+    """Remove a file, link or folder; a link is removed, never followed."""
+    if not path.is_dir() or path.is_symlink():
+        path.unlink(missing_ok=True)
+        return
+    try:
         shutil.rmtree(path)
-    elif path.exists() or path.is_symlink():
-        path.unlink()
+    except PermissionError:
+        # A job may leave folders it took its own permissions from.
+        path.chmod(0o700)
+        for folder, subfolders, _ in os.walk(path):
+            for name in subfolders:
+                child = Path(folder) / name
+                if not child.is_symlink():
+                    child.chmod(0o700)
+        shutil.rmtree(path)
 
 
 def _overlay_working_tree(source: Path, dest: Path, sha: str) -> None:
@@ -150,7 +184,7 @@ def _overlay_working_tree(source: Path, dest: Path, sha: str) -> None:
             continue
         target = dest / relative
         _make_folders(dest, PurePath(relative).parent)
-        _remove(target)
+        remove_path(target)
         if origin.is_symlink():
             os.symlink(os.readlink(origin), target)
         elif origin.is_file():

@@ -9,9 +9,9 @@ checkout back to the commit rather than cloning again; `clone` starts afresh,
 from __future__ import annotations
 
 import fcntl
-import os
 import shlex
 import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -19,7 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minirunner.errors import GitError, UsageError
-from minirunner.snapshot import make_snapshot, reuse_snapshot
+from minirunner.snapshot import (
+    make_git_template,
+    make_snapshot,
+    remove_path,
+    reuse_snapshot,
+)
 
 STRATEGIES = ("fetch", "clone", "none", "empty")
 DEFAULT_STRATEGY = "fetch"
@@ -86,7 +91,7 @@ class Slots:
             # Only the checkout lives on: what a job wrote beside it goes.
             for entry in slot.folder.iterdir():
                 if entry not in (slot.checkout, slot.saved_index):
-                    _remove(entry)
+                    remove_path(entry)
             own_folder(slot.scratch, empty=True)
             own_folder(slot.docker_config, empty=True)
             yield slot
@@ -107,6 +112,35 @@ def _claim(root: Path, stack: ExitStack) -> int:
         return index
 
 
+class GitTemplates:
+    """One clone of the user's repository per run, copied for each job's checkout.
+
+    Copying a small `.git` that borrows the user's objects costs a millisecond;
+    a clone costs a git process. Only borrowing checkouts can use it: a
+    checkout with objects of its own is cloned each time.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._folder: Path | None = None
+        self._lock = threading.Lock()
+
+    def get(self) -> Path:
+        """The template, cloned on first use."""
+        with self._lock:
+            if self._folder is None:
+                folder = Path(tempfile.mkdtemp(prefix="minirunner-git-"))
+                make_git_template(self._root, folder / "clone")
+                self._folder = folder
+            return self._folder / "clone"
+
+    def close(self) -> None:
+        """Remove the template."""
+        if self._folder is not None:
+            remove_path(self._folder)
+            self._folder = None
+
+
 def prepare_checkout(
     root: Path,
     sha: str,
@@ -115,11 +149,13 @@ def prepare_checkout(
     *,
     worktree: bool,
     shared: bool,
+    templates: GitTemplates | None = None,
 ) -> str:
     """Ready the slot's checkout as the job's GIT_STRATEGY asks; say how, for its log.
 
     `root` is the user's repository, read and never written; `shared` makes
-    a clone that borrows its objects (for jobs that see this machine's files).
+    a clone that borrows its objects (for jobs that see this machine's files),
+    copied from `templates` when given.
     """
     checkout = slot.checkout
     strategy = env.get("GIT_STRATEGY") or DEFAULT_STRATEGY
@@ -134,6 +170,7 @@ def prepare_checkout(
         own_folder(checkout, empty=True)
         return "GIT_STRATEGY empty: an empty project folder"
     flags = clean_flags(env)
+    template = templates.get() if templates and shared else None
     why_fresh = ""
     if strategy == "fetch" and slot.saved_index.is_file():
         try:
@@ -145,14 +182,17 @@ def prepare_checkout(
                 clean_flags=flags,
                 worktree=worktree,
                 shared=shared,
+                template=template,
             )
         except (GitError, OSError) as error:
             why_fresh = f" (the last job's could not be reused: {error})"
         else:
             _save_index(slot)
             return f"a reused checkout of {sha[:8]}, reset and {_cleaned(flags)}"
-    _remove(checkout)
-    make_snapshot(root, sha, checkout, worktree=worktree, shared=shared)
+    remove_path(checkout)
+    make_snapshot(
+        root, sha, checkout, worktree=worktree, shared=shared, template=template
+    )
     _save_index(slot)
     return f"a fresh checkout of {sha[:8]}{why_fresh}"
 
@@ -178,7 +218,11 @@ def _cleaned(flags: list[str]) -> str:
 
 def _save_index(slot: Slot) -> None:
     """Keep the index as minirunner left it, where no container can reach it."""
-    shutil.copyfile(slot.checkout / ".git" / "index", slot.saved_index)
+    index = slot.checkout / ".git" / "index"
+    if index.is_file():
+        shutil.copyfile(index, slot.saved_index)
+    else:
+        slot.saved_index.unlink(missing_ok=True)
 
 
 def own_folder(path: Path, *, empty: bool) -> None:
@@ -186,22 +230,5 @@ def own_folder(path: Path, *, empty: bool) -> None:
     if path.is_symlink() or (path.exists() and not path.is_dir()):
         path.unlink()
     elif empty:
-        _remove(path)
+        remove_path(path)
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
-
-
-def _remove(path: Path) -> None:
-    if not path.is_dir() or path.is_symlink():
-        path.unlink(missing_ok=True)
-        return
-    try:
-        shutil.rmtree(path)
-    except PermissionError:
-        # A job may leave folders it took its own permissions from.
-        path.chmod(0o700)
-        for folder, subfolders, _ in os.walk(path):
-            for name in subfolders:
-                child = Path(folder) / name
-                if not child.is_symlink():
-                    child.chmod(0o700)
-        shutil.rmtree(path)
