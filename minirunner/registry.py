@@ -23,6 +23,9 @@ from minirunner.htpasswd import REGISTRY_USER, htpasswd_archive, registry_passwo
 from minirunner.registry_record import (
     BIND_IP,
     CONTAINER_NAME,
+    CONTAINER_PORT,
+    ROLE,
+    ROLE_LABEL,
     VOLUME_NAME,
     RegistryInfo,
 )
@@ -34,14 +37,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-ROLE_LABEL = "minirunner.role"
-ROLE = "registry"
 IMAGE_ENV = "MINIRUNNER_REGISTRY_IMAGE"
 DEFAULT_IMAGE = "registry:2"
 FALLBACK_IMAGE = "minirunner/registry:2"
 DEFAULT_PORT = 5000
 HOST = "localhost"
-CONTAINER_PORT = "5000/tcp"
 STORAGE = "/var/lib/registry"
 HTPASSWD_PATH = "auth/htpasswd"
 AUTH_ENVIRONMENT = {

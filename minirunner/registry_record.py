@@ -1,14 +1,16 @@
-"""Where the local registry runs, remembered so that a run finds it in one request.
+"""Where the local registry runs, remembered so that a run finds it cheaply.
 
-Starting or inspecting the registry container takes the engine and its SDK;
-once started, its address is kept in the state folder, and a run that finds it
-answering there with our password needs neither.
+Starting the registry container takes the Docker SDK, whose import alone costs
+more than a small pipeline's planning. Once started, its address is kept in the
+state folder; a run confirms it with one question to the engine's socket and
+two requests to the registry, without the SDK.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import os
 import socket
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -17,6 +19,11 @@ from minirunner.state import state_dir
 
 CONTAINER_NAME = "minirunner-registry"
 VOLUME_NAME = "minirunner-registry-data"
+CONTAINER_PORT = "5000/tcp"
+ROLE_LABEL = "minirunner.role"
+ROLE = "registry"
+# The engine's socket when the docker CLI would use its default.
+DEFAULT_SOCKET = "/var/run/docker.sock"
 # The engine pushes over plain HTTP only to 127.0.0.0/8 addresses, and publishing on
 # loopback alone keeps the registry away from the network.
 BIND_IP = "127.0.0.1"
@@ -71,14 +78,69 @@ def has_record(name: str) -> bool:
 
 
 def recorded_registry(name: str) -> RegistryInfo | None:
-    """The registry recorded under `name`, when it answers with our password."""
+    """The registry recorded under `name`, when it still runs and takes our password.
+
+    None also when the engine is not the local default one (the caller then
+    asks it through the SDK).
+    """
     try:
         fields = json.loads(_record_path(name).read_text())
         password = password_path().read_text().strip()
         info = RegistryInfo(**fields, password=password)
     except (OSError, ValueError, TypeError):
         return None
+    if not _engine_runs(info):
+        return None
     return info if _accepts(info) else None
+
+
+def _engine_runs(info: RegistryInfo) -> bool:
+    """Whether the engine runs our registry container, publishing the recorded port.
+
+    Only that container may be given the password: another program could have
+    taken the port since the container stopped.
+    """
+    path = _engine_socket()
+    if path is None:
+        return False
+    request = f"GET /containers/{info.container}/json HTTP/1.0\r\nHost: docker\r\n\r\n"
+    try:
+        with socket.socket(socket.AF_UNIX) as connection:
+            connection.settimeout(PROBE_TIMEOUT)
+            connection.connect(path)
+            connection.sendall(request.encode())
+            answer = b"".join(iter(lambda: connection.recv(65536), b""))
+        head, _, body = answer.partition(b"\r\n\r\n")
+        if head.split(b" ")[1:2] != [b"200"]:
+            return False
+        attrs = json.loads(body)
+        ports = attrs["NetworkSettings"]["Ports"] or {}
+        labels = attrs["Config"]["Labels"] or {}
+        running = attrs["State"]["Running"] is True
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    published = {"HostIp": BIND_IP, "HostPort": str(info.port)}
+    return (
+        running
+        and labels.get(ROLE_LABEL) == ROLE
+        and published in (ports.get(CONTAINER_PORT) or [])
+    )
+
+
+def _engine_socket() -> str | None:
+    """The engine's unix socket, when the docker CLI would use a local one."""
+    host = os.environ.get("DOCKER_HOST")
+    if host:
+        return host.removeprefix("unix://") if host.startswith("unix://") else None
+    if os.environ.get("DOCKER_CONTEXT", "default") != "default":
+        return None
+    folder = os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker")
+    try:
+        config = json.loads(Path(folder, "config.json").read_text())
+    except (OSError, ValueError):
+        return DEFAULT_SOCKET
+    context = config.get("currentContext") if isinstance(config, dict) else None
+    return DEFAULT_SOCKET if context in (None, "", "default") else None
 
 
 def _accepts(info: RegistryInfo) -> bool:

@@ -123,21 +123,21 @@ class PipelineRun:
             workspace = Path(tempfile.mkdtemp(prefix=f"minirunner-{self.run_id}-"))
         else:
             workspace = project_folder(self.context.root) / "builds"
-        try:
-            with (
-                cancel_on_signals(self, install_signals),
-                ThreadPoolExecutor(
+        # The handlers stay while what the run started is removed, so that
+        # another Ctrl-C then cannot cut the removal short.
+        with cancel_on_signals(self, install_signals):
+            try:
+                with ThreadPoolExecutor(
                     max_workers=max(1, self.settings.concurrency)
-                ) as pool,
-            ):
-                slots = Slots(workspace, reuse=not self.settings.keep)
-                self._loop(scheduler, by_name, results, pool, slots)
-        finally:
-            for executor in self._executors.values():
-                executor.close()
-            self._templates.close()
-            if self.settings.keep:
-                self.console.info(f"Kept the jobs' folders in {workspace}")
+                ) as pool:
+                    slots = Slots(workspace, reuse=not self.settings.keep)
+                    self._loop(scheduler, by_name, results, pool, slots)
+            finally:
+                for executor in self._executors.values():
+                    executor.close()
+                self._templates.close()
+                if self.settings.keep:
+                    self.console.info(f"Kept the jobs' folders in {workspace}")
         ordered = tuple(results[job.name] for job in chosen if job.name in results)
         return PipelineResult(self.run_id, ordered, self.interrupted)
 
@@ -190,14 +190,21 @@ class PipelineRun:
             return self._result(planned, CANCELED, None, started, None, "canceled")
         if planned.job.trigger is not None:
             return self._run_trigger(planned, log_path, started)
-        with slots.take() as slot:
-            return self._run_in_slot(planned, slot, log_path, started)
+        executor = self._executor_for(planned)
+        # Shell and container jobs keep apart: a container's leftovers must not
+        # reach a job on the host.
+        with slots.take(executor.name) as slot:
+            return self._run_in_slot(planned, executor, slot, log_path, started)
 
     def _run_in_slot(
-        self, planned: PlannedJob, slot: Slot, log_path: Path, started: float
+        self,
+        planned: PlannedJob,
+        executor: Executor,
+        slot: Slot,
+        log_path: Path,
+        started: float,
     ) -> JobResult:
         job = planned.job
-        executor = self._executor_for(planned)
         sources = self._artifact_sources(planned)
         with self._lock:
             dotenv = artifacts.dotenv_of(sources, self.stored)

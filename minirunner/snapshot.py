@@ -88,6 +88,9 @@ def reuse_snapshot(
     """
     if dest.is_symlink() or not dest.is_dir() or not saved_index.is_file():
         raise GitError("its project folder is gone")
+    if dest.stat().st_uid != os.geteuid():
+        # git in the next job would refuse a folder of another owner.
+        raise GitError("a job gave its project folder to another user")
     remove_path(dest / ".git")
     _new_git_folder(state_root.resolve(), dest, shared=shared, template=template)
     shutil.copyfile(saved_index, dest / ".git" / "index")
@@ -99,12 +102,26 @@ def reuse_snapshot(
 
 
 def alternate_object_dirs(dest: Path) -> tuple[Path, ...]:
-    """The object directories a snapshot borrows from, to mount read-only."""
-    alternates = dest / ".git" / "objects" / "info" / "alternates"
-    if not alternates.is_file():
-        return ()
-    lines = alternates.read_text().splitlines()
-    return tuple(Path(line) for line in lines if line and not line.startswith("#"))
+    """The object directories a snapshot borrows from, to mount read-only.
+
+    A borrowed directory may borrow in turn (a user's repository made by
+    `git clone --shared`): the whole chain is listed, each once.
+    """
+    found: list[Path] = []
+    pending = [dest / ".git" / "objects"]
+    while pending:
+        alternates = pending.pop(0) / "info" / "alternates"
+        if not alternates.is_file():
+            continue
+        for line in alternates.read_text().splitlines():
+            if not line or line.startswith("#"):
+                continue
+            # Relative entries are relative to the objects directory they are in.
+            borrowed = Path(os.path.normpath(alternates.parent.parent / line))
+            if borrowed not in found:
+                found.append(borrowed)
+                pending.append(borrowed)
+    return tuple(found)
 
 
 def make_git_template(state_root: Path, dest: Path) -> None:
@@ -231,8 +248,16 @@ def _git(cwd: Path | None, *args: str) -> str:
         check=False,
     )
     if done.returncode != 0:
-        reason = done.stderr.strip().splitlines()
-        detail = reason[-1] if reason else f"exit status {done.returncode}"
+        detail = _reason(done.stderr) or f"exit status {done.returncode}"
         action = next(arg for arg in args if not arg.startswith("-"))
         raise GitError(f"cannot make a snapshot: git {action} failed: {detail}")
     return done.stdout
+
+
+def _reason(stderr: str) -> str:
+    """Git's own error line, else the last line it printed."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith(("fatal:", "error:"))]
+    if errors:
+        return errors[0]
+    return lines[-1] if lines else ""

@@ -62,10 +62,10 @@ class Slot:
 class Slots:
     """Hands each starting job a slot that no running job holds.
 
-    With `reuse`, a slot's folder serves one job after another, in this run
-    and the next ones: a lock file per slot keeps concurrent runs of the
-    project apart. Without, each job gets a folder of its own (kept for
-    inspection after the run).
+    With `reuse`, a slot's folder serves one job after another of the same
+    executor, in this run and the next ones: a lock file per slot keeps
+    concurrent runs of the project apart. Without, each job gets a folder of
+    its own (kept for inspection after the run).
     """
 
     def __init__(self, root: Path, *, reuse: bool) -> None:
@@ -76,21 +76,24 @@ class Slots:
         self._lock = threading.Lock()
 
     @contextmanager
-    def take(self) -> Iterator[Slot]:
-        """A free slot: the checkout as the last job left it, nothing else."""
+    def take(self, kind: str) -> Iterator[Slot]:
+        """A free slot for a job of executor `kind`, as the last one left it."""
         with self._lock:
             self._jobs += 1
             number = self._jobs
         with ExitStack() as stack:
             if self._reuse:
-                index = _claim(self._root, stack)
-                slot = Slot(index, self._root / f"slot-{index}")
+                own_folder(self._root, empty=False)
+                root = self._root / kind
+                index = _claim(root, stack)
+                slot = Slot(index, root / f"slot-{index}")
             else:
                 slot = Slot(0, self._root / f"job-{number}")
             own_folder(slot.folder, empty=False)
             # Only the checkout lives on: what a job wrote beside it goes.
             for entry in slot.folder.iterdir():
-                if entry not in (slot.checkout, slot.saved_index):
+                kept = entry in (slot.checkout, slot.saved_index)
+                if not kept or entry.is_symlink():
                     remove_path(entry)
             own_folder(slot.scratch, empty=True)
             own_folder(slot.docker_config, empty=True)
@@ -185,7 +188,7 @@ def prepare_checkout(
                 template=template,
             )
         except (GitError, OSError) as error:
-            why_fresh = f" (the last job's could not be reused: {error})"
+            why_fresh = f" (the slot's checkout could not be reused: {error})"
         else:
             _save_index(slot)
             return f"a reused checkout of {sha[:8]}, reset and {_cleaned(flags)}"
@@ -219,10 +222,11 @@ def _cleaned(flags: list[str]) -> str:
 def _save_index(slot: Slot) -> None:
     """Keep the index as minirunner left it, where no container can reach it."""
     index = slot.checkout / ".git" / "index"
+    slot.saved_index.unlink(missing_ok=True)
     if index.is_file():
-        shutil.copyfile(index, slot.saved_index)
-    else:
-        slot.saved_index.unlink(missing_ok=True)
+        staging = slot.saved_index.with_suffix(".new")
+        shutil.copyfile(index, staging)
+        staging.replace(slot.saved_index)
 
 
 def own_folder(path: Path, *, empty: bool) -> None:

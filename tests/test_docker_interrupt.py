@@ -165,3 +165,33 @@ def test_a_signal_cancels_the_docker_job_runs_after_script_and_removes_all(
         "Warning: canceling the pipeline (after_script still runs; "
         "press Ctrl-C again to stop at once)\n"
     )
+
+
+@pytest.mark.parametrize("gap_s", [0.3, 1.0])
+def test_a_second_ctrl_c_stops_at_once_and_still_removes_all(
+    gap_s: float,
+    make_repo: MakeRepo,
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
+) -> None:
+    require_image(docker_client, PYTHON_IMAGE)
+    repo = make_repo({".gitlab-ci.yml": PIPELINE})
+    process = start_run(repo, tmp_path)
+    try:
+        wait_for_line(process, "| $ sleep 30")
+        run = run_of_job(docker_client, "interrupted")
+        process.send_signal(signal.SIGINT)
+        time.sleep(gap_s)
+        process.send_signal(signal.SIGINT)
+        signalled = time.monotonic()
+        stdout, stderr = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    while labelled(docker_client, run) and time.monotonic() - signalled < CLEAN_S:
+        time.sleep(0.1)
+
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    assert labelled(docker_client, run) == set()

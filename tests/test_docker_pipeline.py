@@ -272,3 +272,60 @@ check:
     ]
     assert object_files(repo) == before
     assert git(repo, "fsck", "--no-progress") == ""
+
+
+def test_a_container_jobs_leftovers_never_reach_a_shell_job(
+    make_repo: MakeRepo, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    require_image(docker_client, PYTHON_IMAGE)
+    ran = tmp_path / "ran-on-the-host"
+    config = f"""
+stages: [container, host]
+container:
+  stage: container
+  image: {PYTHON_IMAGE}
+  script:
+    - printf '#!/bin/sh\\ntouch {ran}\\n' > monitor.sh && chmod +x monitor.sh
+    - git config core.fsmonitor "$CI_PROJECT_DIR/monitor.sh"
+    - echo left > left-by-container.txt
+host:
+  stage: host
+  variables: {{GIT_STRATEGY: none}}
+  script:
+    - ls left-by-container.txt 2>/dev/null || echo "nothing from the container"
+    - git status --short 2>/dev/null || echo "no git folder"
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    options = Options(cwd=repo)
+    context = load_context(options, pipeline_id=1)
+    plan = make_plan(context.config, context.inputs, context.variables, {})
+    run_dir = repo / ".minirunner" / "runs" / "1"
+    run_dir.mkdir(parents=True)
+    runner = PipelineRun(
+        context, plan, RunSettings(), Console(stream=io.StringIO()), 1, run_dir
+    )
+
+    result = runner.run(install_signals=False)
+
+    assert statuses(result) == [("container", "success"), ("host", "success")]
+    host = (run_dir / "host.log").read_text()
+    assert "nothing from the container" in host
+    assert "no git folder" in host
+    assert not ran.exists()
+
+
+def test_a_container_job_reads_objects_its_repository_borrows(
+    make_repo: MakeRepo, docker_client: docker.DockerClient, tmp_path: Path
+) -> None:
+    require_image(docker_client, PYTHON_IMAGE)
+    config = f"log:\n  image: {PYTHON_IMAGE}\n  script: [git log --format=%s -1]\n"
+    lender = make_repo({".gitlab-ci.yml": config})
+    borrower = tmp_path / "borrower"
+    git(tmp_path, "clone", "-q", "--shared", str(lender), str(borrower))
+
+    runner = docker_run(borrower)
+    result = runner.run(install_signals=False)
+
+    assert statuses(result) == [("log", "success")]
+    lines = (runner.run_dir / "log.log").read_text().splitlines()
+    assert lines[2:4] == ["$ git log --format=%s -1", "Initial commit"]

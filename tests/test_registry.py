@@ -7,8 +7,10 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import urllib.error
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import docker
@@ -348,7 +350,7 @@ def test_a_started_registry_is_found_again_from_its_record(
     assert recorded_registry(name) is None
 
 
-def test_a_run_finds_the_running_registry_without_the_engine(
+def test_a_running_registry_reaches_every_job(
     registry: RegistryInfo,
     registry_names: tuple[str, str],
     make_repo: MakeRepo,
@@ -365,9 +367,41 @@ def test_a_run_finds_the_running_registry_without_the_engine(
         env={
             "MINIRUNNER_REGISTRY_NAME": name,
             "MINIRUNNER_REGISTRY_VOLUME": volume,
-            "DOCKER_HOST": "unix:///nonexistent/docker.sock",
         },
     )
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"job | registry=[{registry.address}] user=[gitlab-ci-token]" in done.stdout
+
+
+def test_a_stopped_registrys_port_taken_by_another_server_gets_no_password(
+    registry: RegistryInfo,
+    docker_client: docker.DockerClient,
+    registry_names: tuple[str, str],
+) -> None:
+    seen: list[str | None] = []
+
+    class LookAlike(BaseHTTPRequestHandler):
+        """Answers as the registry does: 401 with its header, 200 with a password."""
+
+        def do_GET(self) -> None:  # noqa: N802 (the name http.server calls)
+            seen.append(self.headers.get("Authorization"))
+            self.send_response(200 if seen[-1] else 401)
+            self.send_header("Docker-Distribution-Api-Version", "registry/2.0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            pass
+
+    docker_client.containers.get(registry.container).stop(timeout=1)
+    server = ThreadingHTTPServer(("127.0.0.1", registry.port), LookAlike)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        found = recorded_registry(registry_names[0])
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    assert found is None
+    assert seen == []

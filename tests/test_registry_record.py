@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from minirunner import registry_record
 from minirunner.registry_record import RegistryInfo, record, recorded_registry
 
 NAME = "minirunner-test-record"
@@ -80,12 +81,19 @@ def test_the_record_keeps_where_the_registry_is_but_not_its_password(
     }
 
 
-def test_a_server_that_is_not_a_registry_never_gets_the_password(
+def test_a_port_no_container_of_ours_publishes_is_no_registry(
     state: Path, impostor: int
 ) -> None:
     record(info_on(impostor))
 
     assert recorded_registry(NAME) is None
+    assert Impostor.seen == []
+
+
+def test_a_server_that_is_not_a_registry_never_gets_the_password(
+    impostor: int,
+) -> None:
+    assert not registry_record._accepts(info_on(impostor))
     assert Impostor.seen == [None]
 
 

@@ -338,3 +338,18 @@ def test_reuse_refuses_a_checkout_replaced_by_a_link(
 
     assert (other / "README.md").read_text() == "work in progress\n"
     assert (other / "notes.txt").read_text() == "mine\n"
+
+
+def test_borrowed_objects_are_listed_down_the_chain(
+    project: Path, tmp_path: Path
+) -> None:
+    borrower = tmp_path / "borrower"
+    git(tmp_path, "clone", "-q", "--shared", str(project), str(borrower))
+    dest = tmp_path / "snap"
+
+    make_snapshot(borrower, git(borrower, "rev-parse", "HEAD"), dest, shared=True)
+
+    assert alternate_object_dirs(dest) == (
+        borrower / ".git" / "objects",
+        project / ".git" / "objects",
+    )

@@ -189,8 +189,8 @@ b:
         if "slot=[" in line and "echo" not in line
     }
     assert seen == {
-        f"[0] dir=[{builds}/slot-0/build]",
-        f"[1] dir=[{builds}/slot-1/build]",
+        f"[0] dir=[{builds}/shell/slot-0/build]",
+        f"[1] dir=[{builds}/shell/slot-1/build]",
     }
 
 
@@ -263,7 +263,7 @@ def test_a_link_in_place_of_the_builds_folder_is_not_followed(
     config = f"""
 job:
   script:
-    - if [ "$ATTACK" ]; then cd ../../.. && mv builds old && ln -s {victim} builds; fi
+    - if [ "$ATTACK" ]; then cd ../../../.. && mv builds old; ln -s {victim} builds; fi
 """
     repo = make_repo({".gitlab-ci.yml": config})
 
@@ -325,6 +325,6 @@ second:
     assert done.returncode == 0, done.stdout + done.stderr
     log = job_log(repo, "second")
     assert "in a fresh checkout of" in log
-    assert "(the last job's could not be reused: " in log
-    assert "git clean failed: " in log
+    assert "(the slot's checkout could not be reused: " in log
+    assert "git clean failed: error: unknown option `no-such-flag'" in log
     assert "no left.txt" in log

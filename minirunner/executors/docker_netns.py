@@ -33,8 +33,7 @@ from typing import TYPE_CHECKING
 
 from minirunner.engine import image_present
 from minirunner.errors import RegistryError
-from minirunner.registry import CONTAINER_PORT
-from minirunner.registry_record import RegistryInfo
+from minirunner.registry_record import CONTAINER_PORT, RegistryInfo
 
 if TYPE_CHECKING:
     import docker
