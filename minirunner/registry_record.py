@@ -72,11 +72,6 @@ def forget(name: str) -> None:
     _record_path(name).unlink(missing_ok=True)
 
 
-def has_record(name: str) -> bool:
-    """Whether a registry was started under `name` since it was last taken down."""
-    return _record_path(name).is_file()
-
-
 def recorded_registry(name: str) -> RegistryInfo | None:
     """The registry recorded under `name`, when it still runs and takes our password.
 

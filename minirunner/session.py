@@ -259,8 +259,7 @@ def known_registry_info() -> Any:
 
     name = registry_names()[0]
     known = registry_record.recorded_registry(name)
-    if known is not None or registry_record.has_record(name):
-        # A recorded registry that does not answer is stopped or gone.
+    if known is not None:
         return known
     try:
         return registry.registry_status(engine.connect(), name=name)
