@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docker
@@ -82,6 +84,17 @@ def start_run(repo: Path, tmp_path: Path) -> subprocess.Popen[str]:
     )
 
 
+@contextmanager
+def ended(process: subprocess.Popen[str]) -> Iterator[None]:
+    """Kill the run if the test leaves it running."""
+    try:
+        yield
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def wait_for_line(process: subprocess.Popen[str], wanted: str) -> list[str]:
     """The lines of stdout up to and including the first that ends with `wanted`."""
     assert process.stdout is not None
@@ -112,17 +125,13 @@ def test_a_signal_cancels_the_docker_job_runs_after_script_and_removes_all(
     require_image(docker_client, PYTHON_IMAGE)
     repo = make_repo({".gitlab-ci.yml": PIPELINE})
     process = start_run(repo, tmp_path)
-    try:
+    with ended(process):
         head = wait_for_line(process, "| $ sleep 30")
         run = run_of_job(docker_client, "interrupted")
         made = labelled(docker_client, run)
         process.send_signal(signum)
         signalled = time.monotonic()
         stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     while labelled(docker_client, run) and time.monotonic() - signalled < CLEAN_S:
         time.sleep(0.1)
     cleaned_s = time.monotonic() - signalled
@@ -177,7 +186,7 @@ def test_a_second_ctrl_c_stops_at_once_and_still_removes_all(
     require_image(docker_client, PYTHON_IMAGE)
     repo = make_repo({".gitlab-ci.yml": PIPELINE})
     process = start_run(repo, tmp_path)
-    try:
+    with ended(process):
         wait_for_line(process, "| $ sleep 30")
         run = run_of_job(docker_client, "interrupted")
         process.send_signal(signal.SIGINT)
@@ -185,10 +194,6 @@ def test_a_second_ctrl_c_stops_at_once_and_still_removes_all(
         process.send_signal(signal.SIGINT)
         signalled = time.monotonic()
         stdout, stderr = process.communicate(timeout=30)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     while labelled(docker_client, run) and time.monotonic() - signalled < CLEAN_S:
         time.sleep(0.1)
 

@@ -57,8 +57,10 @@ def docker_run(
     *,
     variables: dict[str, str] | None = None,
     registry_info: RegistryInfo | None = None,
+    executor: str = "docker",
 ) -> PipelineRun:
-    """A run of the repository's pipeline (id 1) with the Docker executor."""
+    """A run of the repository's pipeline (id 1) with the Docker executor, or
+    with `executor`."""
     registry = registry_info.address if registry_info else None
     options = Options(cwd=repo, variables=variables or {})
     context = load_context(options, pipeline_id=1, registry=registry)
@@ -68,7 +70,7 @@ def docker_run(
     return PipelineRun(
         context,
         plan,
-        RunSettings(executor="docker", concurrency=2),
+        RunSettings(executor=executor, concurrency=2),
         Console(stream=io.StringIO()),
         1,
         run_dir,
@@ -296,19 +298,12 @@ host:
     - git status --short 2>/dev/null || echo "no git folder"
 """
     repo = make_repo({".gitlab-ci.yml": config})
-    options = Options(cwd=repo)
-    context = load_context(options, pipeline_id=1)
-    plan = make_plan(context.config, context.inputs, context.variables, {})
-    run_dir = repo / ".minirunner" / "runs" / "1"
-    run_dir.mkdir(parents=True)
-    runner = PipelineRun(
-        context, plan, RunSettings(), Console(stream=io.StringIO()), 1, run_dir
-    )
 
+    runner = docker_run(repo, executor="auto")
     result = runner.run(install_signals=False)
 
     assert statuses(result) == [("container", "success"), ("host", "success")]
-    host = (run_dir / "host.log").read_text()
+    host = (runner.run_dir / "host.log").read_text()
     assert "nothing from the container" in host
     assert "no git folder" in host
     assert not ran.exists()
