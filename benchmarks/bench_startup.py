@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from pathlib import Path
 
 from measure import Row, command, measure
 from report import TIMING_COLUMNS, Section, Table, Target, ratio, timing_cells
@@ -12,6 +13,7 @@ from suite import CACHE, REPO_ROOT, Suite, clone
 RUNS = 10
 VERSION_TARGET = 0.15
 LIST_TARGET = 0.35
+EDITABLE = "editable install"
 
 
 def run(suite: Suite) -> Section:
@@ -37,21 +39,38 @@ def run(suite: Suite) -> Section:
         action = command(argv, cwd=sample, env=run_env or dict(env), timeout=30)
         return Row(label, action, runs, note=note)
 
+    venv_python = str(Path(mr[0]).parent / "python")
+    editable = suite.editable
     rows = [
         row(
-            "`python3 -c pass` (the interpreter alone)", [sys.executable, "-c", "pass"]
+            "`python3 -c pass` (the interpreter alone, in minirunner's venv)",
+            [venv_python, "-c", "pass"],
         ),
         row("`minirunner --version`", [*mr, "--version"]),
         row("`minirunner list`", [*mr, "list"]),
         row("`minirunner list --json`", [*mr, "list", "--json"]),
-        row("`minirunner --version`, no bytecode cache", [*mr, "--version"], uncached),
-        row("`minirunner list`, no bytecode cache", [*mr, "list"], uncached),
+        row(
+            "`python3 -c pass` with this machine's site-packages",
+            [sys.executable, "-c", "pass"],
+        ),
+        row(f"`minirunner --version`, {EDITABLE}", [*editable, "--version"]),
+        row(f"`minirunner list`, {EDITABLE}", [*editable, "list"]),
+        row(
+            f"`minirunner --version`, {EDITABLE}, no bytecode cache",
+            [*editable, "--version"],
+            uncached,
+        ),
+        row(
+            f"`minirunner list`, {EDITABLE}, no bytecode cache",
+            [*editable, "list"],
+            uncached,
+        ),
     ]
     on_path = shutil.which("minirunner", path=env.get("PATH"))
-    if on_path and on_path != mr[0]:
+    if on_path and on_path != editable[0]:
         rows.append(
             row(
-                f"`minirunner --version` through PATH ({on_path})",
+                f"`minirunner --version`, {EDITABLE}, through PATH ({on_path})",
                 [on_path, "--version"],
             )
         )
@@ -84,10 +103,14 @@ def run(suite: Suite) -> Section:
         intro=(
             "Each command runs in a clone of this repository (the sample project), "
             "after one uncounted warm-up, the rows in turns. `minirunner` is the "
-            "entry-point script pip wrote beside the interpreter. Bytecode is cached "
-            f"(in `{CACHE.name}/pycache`) as for any installed package, except in "
-            "the rows that say otherwise. Ratios are to `python3 -c pass` of the "
-            "same run."
+            "entry-point script of a wheel of the working tree, installed into a "
+            "venv (`.peers/minirunner-venv`) as a user installs it; the editable "
+            "rows run this checkout's `pip install -e .`, as minirunner's "
+            "developers do, with this machine's site-packages (a setuptools finder "
+            "loaded at every start, and this sandbox's own `.pth` hook). Bytecode "
+            f"is cached (in `{CACHE.name}/pycache`) as for any installed package, "
+            "except in the rows that say otherwise. Ratios are to the venv's "
+            "`python3 -c pass` of the same run."
         ),
         tables=(
             Table((*("command",), *TIMING_COLUMNS, "× python3"), tuple(table_rows)),

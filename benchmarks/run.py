@@ -34,7 +34,14 @@ import bench_shell  # noqa: E402
 import bench_startup  # noqa: E402
 import peers  # noqa: E402
 from report import Section, render, update_readme  # noqa: E402
-from suite import BENCH_DIR, CACHE, Suite, benchmark_env, minirunner_script  # noqa: E402
+from suite import (  # noqa: E402
+    BENCH_DIR,
+    CACHE,
+    Suite,
+    benchmark_env,
+    editable_minirunner,
+    installed_minirunner,
+)
 
 BENCHMARKS: dict[str, Callable[[Suite], Section]] = {
     "startup": bench_startup.run,
@@ -103,12 +110,15 @@ def main() -> None:
 
     print(f"peers: installing into {CACHE} when missing", flush=True)
     peer_set = peers.install(CACHE)
+    print("minirunner: installing the working tree into a venv", flush=True)
+    installed = installed_minirunner(CACHE)
     sections: list[tuple[Section, str]] = []
     with tempfile.TemporaryDirectory(prefix="minirunner-bench-") as work:
         suite = Suite(
             work=Path(work),
             peers=peer_set,
-            minirunner=minirunner_script(),
+            minirunner=installed,
+            editable=editable_minirunner(),
             env=benchmark_env(),
             runs=0.5 if args.quick else 1.0,
         )

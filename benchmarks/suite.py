@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,21 +19,32 @@ REPO_ROOT = BENCH_DIR.parent
 CACHE = BENCH_DIR / ".peers"
 # A registry of the suite's own, so a test run elsewhere cannot stop it mid-way.
 REGISTRY_NAME = "minirunner-bench-registry"
+_NOT_IN_THE_WHEEL = (
+    ".git",
+    ".minirunner",
+    "benchmarks",
+    "build",
+    "*.egg-info",
+    "__pycache__",
+)
 
 
 @dataclass(frozen=True)
 class Suite:
     """The shared setup of one run of the suite.
 
-    `minirunner` is the installed entry-point script itself, as `pip install`
-    writes it: a version manager's shim on PATH (pyenv here) adds its own start
-    time, measured apart in the start-up benchmark. `runs` scales how many
-    times each row runs (1.0 as configured; `--quick` halves it).
+    `minirunner` is the entry-point script of a wheel of the working tree,
+    installed into a venv of the suite's: what a user runs. `editable` is the
+    checkout's editable install, as minirunner's developers run it (a version
+    manager's shim on PATH, pyenv here, adds its own start time); the start-up
+    benchmark measures both. `runs` scales how many times each row runs (1.0 as
+    configured; `--quick` halves it).
     """
 
     work: Path
     peers: Peers
     minirunner: tuple[str, ...]
+    editable: tuple[str, ...]
     env: Mapping[str, str]
     runs: float
 
@@ -76,8 +88,43 @@ class Suite:
         return run_once(argv, cwd=cwd, env=env or self.env, timeout=timeout)
 
 
-def minirunner_script() -> tuple[str, ...]:
-    """The `minirunner` entry point next to this Python, else the one on PATH."""
+def installed_minirunner(cache: Path) -> tuple[str, ...]:
+    """minirunner as `pip install` gives it to a user: a wheel of the working tree
+    in a venv of its own (the peers are measured as installed from their
+    registries, too). Its dependencies are installed from PyPI on first use."""
+    venv = cache / "minirunner-venv"
+    python = venv / "bin" / "python"
+
+    def quietly(*argv: str) -> None:
+        subprocess.run(argv, stdout=subprocess.DEVNULL, check=True)
+
+    if not python.exists():
+        quietly(sys.executable, "-m", "venv", str(venv))
+    with tempfile.TemporaryDirectory(prefix="minirunner-wheel-") as scratch:
+        # A copy, so the build leaves nothing in the checkout and nothing stale
+        # from an earlier build gets into the wheel.
+        source = Path(scratch) / "source"
+        shutil.copytree(
+            REPO_ROOT,
+            source,
+            ignore=shutil.ignore_patterns(
+                ".git",
+                ".minirunner",
+                "benchmarks",
+                "build",
+                "*.egg-info",
+                "__pycache__",
+            ),
+        )
+        install = (str(python), "-m", "pip", "install", "-q")
+        quietly(*install, str(source))
+        quietly(*install, "--no-deps", "--force-reinstall", str(source))
+    return (str(venv / "bin" / "minirunner"),)
+
+
+def editable_minirunner() -> tuple[str, ...]:
+    """The `minirunner` entry point of this checkout's editable install (beside
+    this Python, else on PATH), as a developer of minirunner runs it."""
     beside = Path(sys.executable).parent / "minirunner"
     if beside.exists():
         return (str(beside),)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from minirunner.context import Context, Options
 from minirunner.errors import UsageError
@@ -29,10 +28,8 @@ from minirunner.session import (
     running_registry,
     start_registry_info,
 )
+from minirunner.uncommitted import UncommittedChanges, uncommitted_changes
 from minirunner.varfiles import UserVariables
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)
@@ -86,6 +83,15 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
         jobs = chosen_names(pipeline.plan, choice, console)
         return dry_run(pipeline, replace(choice, jobs=jobs), console)
 
+    asked = None if options.worktree else options.cwd
+    with uncommitted_changes(asked) as changes:
+        return _run(options, choice, console, changes)
+
+
+def _run(
+    options: Options, choice: RunChoice, console: Console, changes: UncommittedChanges
+) -> int:
+    """Plan the pipeline with the registry it needs, then execute it."""
     # A registry that is up already is in the plan from the start (as GitLab's
     # is in every pipeline), so the pipeline need not be planned twice.
     known = None if choice.registry is False else recorded_registry_info()
@@ -121,8 +127,7 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
         console.info(f"Note: {note}")
     for source in pipeline.user.sources:
         console.debug(f"variables from {source}")
-    if not options.worktree:
-        note_uncommitted(context.root, console)
+    note_uncommitted(changes.paths(), console)
     if not plan.created and not jobs:
         console.info(f"No pipeline: {plan.workflow.reason}")
         for job, decision in plan.excluded:
@@ -228,9 +233,8 @@ def snapshot_text(context: Context) -> str:
     return f"commit {sha}"
 
 
-def note_uncommitted(root: Path, console: Console) -> None:
+def note_uncommitted(changed: Sequence[str], console: Console) -> None:
     """Say that uncommitted changes are not in a run of the commit."""
-    changed = uncommitted(root)
     if changed:
         count = (
             "1 uncommitted change"
@@ -243,22 +247,6 @@ def note_uncommitted(root: Path, console: Console) -> None:
             f"Note: {count} ({', '.join(changed[:3])}{more}) {verb} not in this "
             "run; --worktree runs the working tree as it is"
         )
-
-
-def uncommitted(root: Path) -> Sequence[str]:
-    """The paths `git status` lists as changed or untracked (not ignored)."""
-    try:
-        done = subprocess.run(
-            # --no-optional-locks: a plain status would refresh the index file.
-            ["git", "--no-optional-locks", "status", "--porcelain", "-uall"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return []
-    return [line[3:] for line in done.stdout.splitlines() if line[3:]]
 
 
 def masked_values(user: UserVariables, env: Mapping[str, str]) -> list[str]:
