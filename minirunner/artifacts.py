@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minirunner.config.model import Artifacts, Job
-from minirunner.files import OutsideProject, copy_files, copy_tree, inside, select
+from minirunner.files import (
+    OutsideProject,
+    copy_files,
+    copy_tree,
+    expand_pattern,
+    inside,
+    select,
+)
 
 DOTENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 
@@ -47,24 +54,36 @@ def store(
     artifacts = job.artifacts
     if artifacts is None or not wanted(artifacts, status):
         return None
-    try:
-        paths = select(
-            checkout,
-            artifacts.paths,
-            exclude=artifacts.exclude,
-            untracked=artifacts.untracked,
-        )
-        report_paths = [path for files in artifacts.reports.values() for path in files]
-        reports = select(checkout, report_paths)
-    except OutsideProject as error:
-        emit(f"ERROR: artifacts: {error}; nothing was uploaded")
-        return None
+    paths = select(
+        checkout,
+        _usable(checkout, artifacts.paths, emit),
+        exclude=artifacts.exclude,
+        untracked=artifacts.untracked,
+    )
+    report_paths = [path for files in artifacts.reports.values() for path in files]
+    reports = select(checkout, _usable(checkout, report_paths, emit))
     count = copy_files(checkout, [*paths, *reports], folder)
     dotenv = read_dotenv(checkout, artifacts.reports.get("dotenv", ()))
-    if not paths and artifacts.paths:
-        emit(f"WARNING: {', '.join(artifacts.paths)}: no matching files")
     emit(f"Uploaded {count} artifact files to {folder}")
     return StoredArtifacts(job.name, folder, count, dotenv)
+
+
+def _usable(
+    checkout: Path, patterns: Sequence[str], emit: Callable[[str], None]
+) -> list[str]:
+    """The patterns that stay in the project and match; a warning for each other."""
+    usable = []
+    for pattern in patterns:
+        try:
+            found = expand_pattern(checkout, pattern)
+        except OutsideProject as error:
+            emit(f"WARNING: artifacts: {error}; it is left out")
+            continue
+        if found:
+            usable.append(pattern)
+        else:
+            emit(f"WARNING: {pattern}: no matching files")
+    return usable
 
 
 def read_dotenv(checkout: Path, names: Sequence[str]) -> dict[str, str]:

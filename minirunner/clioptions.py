@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -49,6 +50,7 @@ class ProjectCommand(click.Command):
         **extra: Any,
     ) -> click.Context:
         """Read the project's settings before the options are parsed."""
+        settings_file = None
         if "default_map" not in extra and not any(
             arg in ("-h", "--help") for arg in args
         ):
@@ -64,7 +66,41 @@ class ProjectCommand(click.Command):
                 defaults = settings.defaults_for(self.params)
                 if defaults:
                     extra["default_map"] = defaults
-        return super().make_context(info_name, args, parent, **extra)
+                    settings_file = settings.path
+        given = list(args)  # parsing consumes `args`
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.BadParameter as error:
+            raise _named_by_source(error, given, settings_file) from None
+
+
+def _named_by_source(
+    error: click.BadParameter, args: list[str], settings_file: Path | None
+) -> click.ClickException:
+    """A bad value that came from MINIRUNNER_* or `.minirunner.toml`, said so."""
+    from minirunner.errors import UsageError
+
+    param = error.param
+    if not isinstance(param, click.Option) or param.name is None:
+        return error
+    if any(_gives(arg, opt) for arg in args for opt in param.opts):
+        return error
+    long_name = next(opt for opt in param.opts if opt.startswith("--"))
+    variable = param.envvar if isinstance(param.envvar, str) else None
+    if variable and os.environ.get(variable):
+        where = variable
+    elif settings_file is not None:
+        where = f"{settings_file}: {long_name.removeprefix('--')}"
+    else:
+        return error
+    return UsageError(f"{where}: {error.message}")
+
+
+def _gives(arg: str, option: str) -> bool:
+    """Whether a command-line argument sets `option` (`-j4`, `--concurrency=4`)."""
+    if option.startswith("--"):
+        return arg == option or arg.startswith(option + "=")
+    return arg.startswith(option) and not arg.startswith("--")
 
 
 def job_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:

@@ -79,7 +79,23 @@ class ExpressionError(ConfigError):
     def __init__(self, message: str, expression: str, column: int) -> None:
         self.expression = expression
         self.column = column
-        super().__init__(f"{message} at column {column} of '{expression}'")
+        shown = _excerpt(expression, column)
+        super().__init__(f"{message} at column {column} of '{shown}'")
+
+
+_EXCERPT_WIDTH = 80
+
+
+def _excerpt(expression: str, column: int) -> str:
+    """The expression, or for a long one the part around `column`."""
+    if len(expression) <= _EXCERPT_WIDTH:
+        return expression
+    centred = column - 1 - _EXCERPT_WIDTH // 2
+    start = max(0, min(centred, len(expression) - _EXCERPT_WIDTH))
+    end = start + _EXCERPT_WIDTH
+    before = "..." if start else ""
+    after = "..." if end < len(expression) else ""
+    return f"{before}{expression[start:end]}{after}"
 
 
 class IncludeUnavailable(ConfigError):

@@ -144,10 +144,15 @@ def explain(
     show as [MASKED].
     """
     out = Writer(colour, masked, secrets)
-    chosen = select(verdicts(plan), names) if plan.created else []
+    # Workflow rules that pass still give no pipeline when every job is ruled
+    # out; then each job's verdict is the explanation.
+    emptied = not plan.created and bool(plan.excluded)
+    chosen = select(verdicts(plan), names) if plan.created or emptied else []
+    if emptied:
+        out.add(f"{out.paint('no pipeline is created', RED)}: {plan.workflow.reason}")
     if plan.config.workflow.rules is not None or not plan.created:
-        _workflow(out, plan)
-    if not plan.created:
+        _workflow(out, plan, emptied)
+    if not chosen:
         return "\n".join(out.lines) + "\n"
     if any(_uses_changes(verdict.job) for verdict in chosen):
         _changes_base(out, context)
@@ -157,14 +162,18 @@ def explain(
     return "\n".join(out.lines) + "\n"
 
 
-def _workflow(out: Writer, plan: Plan) -> None:
+def _workflow(out: Writer, plan: Plan, emptied: bool) -> None:
     workflow = plan.workflow
-    verdict = (
-        out.paint("the pipeline is created", GREEN)
-        if workflow.created
-        else out.paint("no pipeline is created", RED)
-    )
-    out.add(f"workflow:rules: {verdict}: {workflow.reason}")
+    if plan.config.workflow.rules is None and emptied:
+        return
+    if emptied:
+        out.add(f"workflow:rules: {out.paint('passed', GREEN)}")
+    elif workflow.created:
+        verdict = out.paint("the pipeline is created", GREEN)
+        out.add(f"workflow:rules: {verdict}: {workflow.reason}")
+    else:
+        verdict = out.paint("no pipeline is created", RED)
+        out.add(f"workflow:rules: {verdict}: {workflow.reason}")
     rules = plan.config.workflow.rules or ()
     _traces(out, workflow.trace, rules, workflow.rule_index)
 

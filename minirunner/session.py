@@ -131,8 +131,7 @@ def list_pipeline(options: Options, *, as_json: bool) -> None:
     click.echo(describe_ref(context))
     if not plan.created:
         click.echo(f"No pipeline: {plan.workflow.reason}")
-        return
-    if not plan.jobs:
+    elif not plan.jobs:
         click.echo("No job is in this pipeline.")
     else:
         click.echo(format_table(job_rows(plan)))

@@ -125,3 +125,25 @@ def test_artifacts_to_copies_them_out_after_the_run(
     assert done.returncode == 0, done.stderr
     assert (target / "a" / "out" / "x.txt").read_text() == "hi\n"
     assert f"Copied the artifacts of 1 jobs to {target}" in done.stdout
+
+
+def test_each_artifact_path_that_matches_nothing_is_named(make_repo: MakeRepo) -> None:
+    config = """
+build:
+  script: [echo 1.0 > version.txt]
+  artifacts:
+    paths: [version.txt, dist/, "*.whl"]
+    reports:
+      dotenv: build.env
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    warnings = [line for line in done.stdout.splitlines() if "WARNING" in line]
+    assert [line.split(" | ", 1)[1] for line in warnings] == [
+        "WARNING: dist/: no matching files",
+        "WARNING: *.whl: no matching files",
+        "WARNING: build.env: no matching files",
+    ]
+    stored = repo / ".minirunner" / "runs" / "1" / "artifacts" / "build"
+    assert [p.name for p in stored.iterdir()] == ["version.txt"]

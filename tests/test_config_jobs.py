@@ -486,3 +486,30 @@ def test_a_configuration_of_hidden_jobs_only(tmp_path: Path) -> None:
     assert error(tmp_path, ".a:\n  script: echo\n") == (
         ".gitlab-ci.yml: jobs config should contain at least one visible job"
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "line"),
+    [("true", "3: job 'true'"), ("~", "3: job 'null'"), ("12", "3: job '12'")],
+)
+def test_a_job_name_that_is_not_a_string(tmp_path: Path, key: str, line: str) -> None:
+    text = f"a:\n  script: echo\n{key}:\n  script: echo\n"
+    written = line.split("'")[1]
+    assert error(tmp_path, text) == (
+        f".gitlab-ci.yml:{line}: a job name should be a string; write it in quotes: "
+        f"'{written}':"
+    )
+
+
+def test_default_that_looks_like_a_job_is_a_job(tmp_path: Path) -> None:
+    config = load(tmp_path, "default:\n  script: echo\n")
+    assert [job.name for job in config.jobs] == ["default"]
+
+
+def test_an_empty_matrix_makes_no_jobs_and_says_so(tmp_path: Path) -> None:
+    config = load(tmp_path, "a:\n  script: echo\n  parallel:\n    matrix: []\n")
+    assert config.jobs == ()
+    assert config.warnings == (
+        ".gitlab-ci.yml:4: job 'a': parallel:matrix: is empty, so the job makes no "
+        "jobs",
+    )

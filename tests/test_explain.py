@@ -175,6 +175,48 @@ def test_workflow_rules_that_prevent_the_pipeline(make_repo: MakeRepo) -> None:
     ]
 
 
+EMPTIED = (
+    "no pipeline is created: Pipeline will not run for the selected trigger. The "
+    "rules configuration prevented any jobs from being added to the pipeline."
+)
+
+
+def test_no_pipeline_because_every_job_is_ruled_out(make_repo: MakeRepo) -> None:
+    config = "job:\n  script: [echo]\n  rules:\n    - if: $CI_COMMIT_TAG\n"
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "explain", "--color", "never")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == [
+        EMPTIED,
+        "",
+        "job (stage test) ✗ not in the pipeline: no rule matched",
+        "  ✗ rule 1  if: $CI_COMMIT_TAG",
+        "      ✗ if       false",
+        "                 $CI_COMMIT_TAG is not defined",
+    ]
+
+
+def test_passing_workflow_rules_and_every_job_ruled_out(make_repo: MakeRepo) -> None:
+    config = (
+        "workflow:\n  rules:\n    - if: $CI_COMMIT_BRANCH\n"
+        "job:\n  script: [echo]\n  rules:\n    - when: never\n"
+    )
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "explain", "job", "--color", "never")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == [
+        EMPTIED,
+        "workflow:rules: passed",
+        "  ✓ rule 1  if: $CI_COMMIT_BRANCH  ← decides",
+        "      ✓ if       true",
+        '                 $CI_COMMIT_BRANCH = "main"',
+        "",
+        "job (stage test) ✗ not in the pipeline: rule 1 matched, with when: never",
+        "  ✓ rule 1  when: never  ← decides",
+        "      ✓ no condition: a rule without if, changes or exists always matches",
+    ]
+
+
 def test_every_unknown_name_gets_its_reason_in_one_line(make_repo: MakeRepo) -> None:
     repo = make_repo({".gitlab-ci.yml": "unit:\n  script: [echo u]\n"})
     done = minirunner(repo, "explain", "unti", "stages")
@@ -183,3 +225,19 @@ def test_every_unknown_name_gets_its_reason_in_one_line(make_repo: MakeRepo) -> 
         "Error: no job named 'unti' in the configuration; did you mean 'unit'?; "
         "'stages' is a global keyword of .gitlab-ci.yml, not a job\n"
     )
+
+
+def test_list_names_each_ruled_out_job_when_none_is_left(make_repo: MakeRepo) -> None:
+    config = (
+        "build:\n  script: [echo]\n  rules:\n    - if: $CI_COMMIT_TAG\n"
+        "deploy:\n  script: [echo]\n  rules:\n    - when: never\n"
+    )
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "list")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == [
+        "No pipeline: Pipeline will not run for the selected trigger. The rules "
+        "configuration prevented any jobs from being added to the pipeline.",
+        "not in the pipeline: build (no rule matched)",
+        "not in the pipeline: deploy (rule 1 matched: when: never)",
+    ]

@@ -183,7 +183,7 @@ def test_when_never_excludes(tree: DirectoryTree) -> None:
     assert decision.included is False
     assert decision.when == "never"
     assert decision.rule_index == 1
-    assert decision.reason == "rule 1 matched with when: never: if: $A, when: never"
+    assert decision.reason == "rule 1 matched: if: $A, when: never"
 
 
 def test_rule_when_overrides_job_when(tree: DirectoryTree) -> None:
@@ -772,7 +772,7 @@ def test_workflow_when_never_prevents_the_pipeline(tree: DirectoryTree) -> None:
     assert decision.created is False
     assert dict(decision.variables) == {}
     assert decision.reason == (
-        "workflow rule 1 matched with when: never: if: $CI_COMMIT_TAG, when: never"
+        "workflow rule 1 matched: if: $CI_COMMIT_TAG, when: never"
     )
 
 

@@ -73,6 +73,26 @@ def test_an_unknown_setting_is_one_line(make_repo: MakeRepo) -> None:
     )
 
 
+def test_a_bad_value_names_where_it_was_set(make_repo: MakeRepo) -> None:
+    repo = committed(make_repo, '[minirunner]\nconcurrency = "lots"\n')
+    from_file = minirunner(repo, "run")
+    from_env = minirunner(repo, "run", env={"MINIRUNNER_EXECUTOR": "podman"})
+    from_cli = minirunner(repo, "run", "-jmany")
+    assert (from_file.returncode, from_env.returncode, from_cli.returncode) == (2, 2, 2)
+    assert from_file.stderr == (
+        f"Error: {repo}/.minirunner.toml: concurrency: 'lots' is not a valid "
+        "integer range.\n"
+    )
+    assert from_env.stderr == (
+        "Error: MINIRUNNER_EXECUTOR: 'podman' is not one of 'auto', 'shell', "
+        "'docker'.\n"
+    )
+    assert from_cli.stderr.endswith(
+        "Error: Invalid value for '-j' / '--concurrency': 'many' is not a valid "
+        "integer range.\n"
+    )
+
+
 def test_settings_a_command_has_no_option_for_are_ignored(make_repo: MakeRepo) -> None:
     repo = committed(make_repo, '[minirunner]\nexecutor = "shell"\n')
     done = minirunner(repo, "list")

@@ -50,6 +50,8 @@ def dry_run(pipeline: Pipeline, choice: RunChoice, console: Console) -> int:
     out(describe_ref(context))
     if not plan.created:
         out(f"No pipeline: {plan.workflow.reason}")
+        for job, decision in plan.excluded:
+            out(f"  {job.name}: {decision.reason}")
         return 0
     settings = RunSettings(
         executor=choice.executor,

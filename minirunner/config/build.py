@@ -23,7 +23,14 @@ from minirunner.config.model import (
 )
 from minirunner.config.parallel import expand_parallel
 from minirunner.config.shared import SharedRecords
-from minirunner.config.values import check_keys, job_site, mapping, strings, top_site
+from minirunner.config.values import (
+    check_keys,
+    job_site,
+    mapping,
+    ruby_str,
+    strings,
+    top_site,
+)
 from minirunner.config.variables import variables
 from minirunner.errors import ConfigError
 
@@ -89,14 +96,16 @@ def _drafts(
             continue
         if isinstance(name, str) and name.startswith("."):
             continue
-        site = job_site(str(name), locs)
         if not isinstance(name, str):
+            written = "null" if name is None else ruby_str(name)
+            site = job_site(ruby_str(name), locs)
             raise ConfigError(
-                "a job name should be a string",
+                f"a job name should be a string; write it in quotes: '{written}':",
                 file=site.file,
                 line=site.line,
-                job=str(name),
+                job=written,
             )
+        site = job_site(name, locs)
         if not is_job(name, raw):
             raise ConfigError(
                 "config should implement the script:, run:, or trigger: keyword",

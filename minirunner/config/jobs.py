@@ -106,7 +106,9 @@ def _inherit(
     return default, variables_
 
 
-def _parallel(site: Site, raw: Any, bridge: bool) -> int | Matrix | None:
+def _parallel(
+    site: Site, raw: Any, bridge: bool, warnings: list[str]
+) -> int | Matrix | None:
     if raw is None:
         return None
     if isinstance(raw, dict):
@@ -117,7 +119,14 @@ def _parallel(site: Site, raw: Any, bridge: bool) -> int | Matrix | None:
         )
         if "matrix" not in raw:
             raise site.error("parallel", "config missing required keys: matrix")
-        return relations.matrix(site, "parallel:matrix", raw["matrix"])
+        matrix = relations.matrix(site, "parallel:matrix", raw["matrix"])
+        if not matrix:
+            file, line = site.where("parallel:matrix")
+            warnings.append(
+                f"{file}:{line}: job '{site.job}': parallel:matrix: is empty, "
+                "so the job makes no jobs"
+            )
+        return matrix
     if isinstance(raw, int) and not isinstance(raw, bool):
         if bridge:
             raise site.error("parallel", 'cannot use "parallel: <number>".')
@@ -275,9 +284,8 @@ def build_job(
         # Last, so that the keywords above report their errors first.
         needs=_needs(specs := _need_specs(site, job_needs, warnings)),
     )
-    return Draft(
-        job, specs, _parallel(site, raw.get("parallel"), bridge), on_stop, site
-    )
+    parallel = _parallel(site, raw.get("parallel"), bridge, warnings)
+    return Draft(job, specs, parallel, on_stop, site)
 
 
 def _need_specs(

@@ -96,7 +96,7 @@ def decide_workflow(workflow: Workflow, inputs: RuleInputs) -> WorkflowDecision:
             continue
         when = rule.when or "always"
         if when == "never":
-            reason = f"workflow rule {index} matched with when: never: {trace.text}"
+            reason = f"workflow rule {index} matched: {trace.text}"
             return WorkflowDecision(
                 False, frozen_map(), workflow.name, reason, tuple(traces), index
             )
@@ -219,7 +219,7 @@ def _matched(
 ) -> Decision:
     when = rule.when or job.when
     if when == "never":
-        reason = f"rule {index} matched with when: never: {trace.text}"
+        reason = f"rule {index} matched: {trace.text}"
         return _excluded(job, reason, traces, index)
 
     # Rules::Result#build_attributes merges only what the rule sets over the
