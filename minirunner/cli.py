@@ -33,10 +33,7 @@ def cli() -> None:
     """
 
 
-@cli.command("run", cls=ProjectCommand)
-@click.argument("jobs", nargs=-1, shell_complete=job_names)
-@pipeline_options
-@click.option(
+executor_option = click.option(
     "--executor",
     type=click.Choice(["auto", "shell", "docker"]),
     default="auto",
@@ -44,6 +41,12 @@ def cli() -> None:
     envvar=envvar("executor"),
     help="Where jobs run; auto: docker for jobs with an image, else shell.",
 )
+
+
+@cli.command("run", cls=ProjectCommand)
+@click.argument("jobs", nargs=-1, shell_complete=job_names)
+@pipeline_options
+@executor_option
 @click.option("--needs", "with_needs", is_flag=True, help="Also run what JOBS need.")
 @click.option(
     "--stage",
@@ -158,11 +161,16 @@ def lint_command(**kwargs: Any) -> None:
 @pipeline_options
 @click.option("--json", "as_json", is_flag=True, help="Print the variables as JSON.")
 @click.option("--reveal", is_flag=True, help="Show masked values as they are.")
-def vars_command(job: str | None, as_json: bool, reveal: bool, **kwargs: Any) -> None:
+@executor_option
+def vars_command(
+    job: str | None, as_json: bool, reveal: bool, executor: str, **kwargs: Any
+) -> None:
     """Print the variables a job (or the pipeline's rules) would see."""
     from minirunner.commands.inspect import show_variables
 
-    show_variables(make_options(**kwargs), job, as_json=as_json, reveal=reveal)
+    show_variables(
+        make_options(**kwargs), job, as_json=as_json, reveal=reveal, executor=executor
+    )
 
 
 @cli.command("explain", cls=ProjectCommand)

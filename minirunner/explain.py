@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from minirunner.output import paint
 from minirunner.plan import Plan, PlannedJob
 from minirunner.rules.decide import Decision, rule_text
 from minirunner.rules.trace import PathMatch, RuleTrace
+from minirunner.selection import absent
 
 GREEN, RED, GREY, BOLD = 32, 31, 90, 1
 VALUE_LIMIT = 60
@@ -110,23 +110,6 @@ def _made_by_parallel(job_name: str, name: str) -> bool:
     return rest != job_name and (
         rest[:1].isdigit() or job_name.startswith(f"{name}: [")
     )
-
-
-def absent(name: str, known: Sequence[str]) -> str:
-    """Why there is no job called `name`."""
-    if name.startswith("."):
-        return (
-            f"'{name}' names a hidden job: a name that starts with a dot is a "
-            "template for `extends` or `!reference`, and GitLab never runs it"
-        )
-    reserved = ("stages", "variables", "workflow", "default", "include", "image")
-    if name in reserved:
-        return f"'{name}' is a global keyword of .gitlab-ci.yml, not a job"
-    message = f"no job named '{name}' in the configuration"
-    close = difflib.get_close_matches(name, known, n=3)
-    if close:
-        message += "; did you mean " + " or ".join(f"'{n}'" for n in close) + "?"
-    return message
 
 
 def explain(

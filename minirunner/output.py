@@ -30,6 +30,7 @@ STATUS_COLOURS = {
     "failed": 31,
     "allowed to fail": 33,
     "passed with warnings": 33,
+    "blocked": 33,
     "skipped": 90,
     "manual": 90,
     "canceled": 35,

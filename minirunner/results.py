@@ -64,11 +64,14 @@ class PipelineResult:
 
     @property
     def label(self) -> str:
-        """passed, passed with warnings, failed or canceled, as GitLab shows it."""
+        """passed, passed with warnings, blocked, failed or canceled, as GitLab
+        shows it; blocked is a manual job not allowed to fail left unplayed."""
         if self.interrupted:
             return "canceled"
         if self.status == "failed":
             return "failed"
+        if any(job.status == "manual" and not job.allow_failure for job in self.jobs):
+            return "blocked"
         if any(job.label == "allowed to fail" for job in self.jobs):
             return "passed with warnings"
         return "passed"

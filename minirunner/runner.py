@@ -27,7 +27,7 @@ from minirunner.interrupts import cancel_on_signals
 from minirunner.output import Console, JobLog
 from minirunner.plan import Plan, PlannedJob, inherited_variables
 from minirunner.results import JobResult, PipelineResult
-from minirunner.runs import project_folder
+from minirunner.runs import FOLDER, project_folder
 from minirunner.scheduler import CANCELED, Scheduler
 from minirunner.selection import scheduler_nodes, select_jobs
 from minirunner.variables.expand import resolve
@@ -405,6 +405,11 @@ class PipelineRun:
             },
         )
         log.note(f"Running {planned.name} with the {executor.name} executor in {where}")
+        if planned.when == "delayed":
+            log.note(
+                f"when: delayed: GitLab would start it {_start_in(planned)} later; "
+                "minirunner starts it at once"
+            )
         outcome = executor.run(request)
         cache.save(job.cache, cache_root, checkout, env, outcome.status, log.note)
         kept = artifacts.store(
@@ -441,10 +446,24 @@ class PipelineRun:
             return outcome.exit_code is None
         return False
 
-    def _executor_for(self, planned: PlannedJob) -> Executor:
+    def executor_name(self, planned: PlannedJob) -> str:
+        """The executor a job runs with; `auto` is docker for a job with an image."""
         name = self.settings.executor
         if name == "auto":
-            name = "docker" if planned.job.image else "shell"
+            return "docker" if planned.job.image else "shell"
+        return name
+
+    def preview_environment(self, planned: PlannedJob) -> dict[str, str]:
+        """The variables a job would get; a shell job's folders are its first slot's."""
+        if self.executor_name(planned) != "shell":
+            return self.environment(planned)
+        slot = Slot(0, self.context.root / FOLDER / "builds" / "shell" / "slot-0")
+        return self.environment(
+            planned, project_dir=str(slot.checkout), builds_dir=str(slot.folder)
+        )
+
+    def _executor_for(self, planned: PlannedJob) -> Executor:
+        name = self.executor_name(planned)
         with self._lock:
             if name not in self._executors:
                 settings = ExecutorSettings(
@@ -545,3 +564,10 @@ MASKED_PREDEFINED = frozenset({"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN"})
 
 def _with_allow_failure(planned: PlannedJob, allowed: bool) -> PlannedJob:
     return replace(planned, allow_failure=allowed)
+
+
+def _start_in(planned: PlannedJob) -> str:
+    """The delay of a `when: delayed` job: its deciding rule's, else its own."""
+    job, index = planned.job, planned.decision.rule_index
+    rule = job.rules[index - 1] if job.rules is not None and index else None
+    return (rule and rule.start_in) or job.start_in or "its start_in"

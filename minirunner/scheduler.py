@@ -7,7 +7,10 @@ a job without `needs` waits for every job of the earlier stages, a job with
 it waited for: `on_success` runs when it is a success, `on_failure` when it is a
 failure, `always` in both cases. A failure of a job allowed to fail counts as a
 success; a manual job that was not played counts as a success when it is allowed
-to fail and blocks what waits for it when it is not.
+to fail and blocks what waits for it when it is not. A job with `needs` is
+skipped, unless it is `when: always`, when one of them did not run at all: it
+was skipped, or it is a manual job allowed to fail that was not played
+(`Ci::ProcessBuildService` and the DAG case of `Gitlab::Ci::Status::Composite`).
 """
 
 from __future__ import annotations
@@ -119,6 +122,12 @@ class Scheduler:
         waits_for = self._waits_for[node.name]
         if any(dep not in status for dep in waits_for):
             return None
+        if node.needs is not None:
+            unrun = self._not_run(waits_for, status)
+            if unrun is not None:
+                if node.when == "always":
+                    return "start", ""
+                return SKIPPED, unrun
         upstream = combined_status(
             (status[dep], self._allowed[dep]) for dep in waits_for
         )
@@ -144,6 +153,15 @@ class Scheduler:
         if upstream == FAILED:
             return SKIPPED, "a job it waits for failed"
         return "start", ""
+
+    def _not_run(self, needs: Sequence[str], status: dict[str, str]) -> str | None:
+        """Why a job with `needs` is skipped: one of them did not run at all."""
+        for dep in needs:
+            if status[dep] == SKIPPED:
+                return f"needs '{dep}', which was skipped"
+            if status[dep] == MANUAL and self._allowed[dep]:
+                return f"needs the manual job '{dep}', which was not played"
+        return None
 
 
 def combined_status(results: Iterable[tuple[str, bool]]) -> str:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import difflib
+from collections.abc import Mapping, Sequence
 
 from minirunner.errors import UsageError
 from minirunner.plan import Plan, PlannedJob
@@ -25,7 +26,12 @@ def select_jobs(
         if name in candidates:
             continue
         if name not in excluded:
-            raise UsageError(f"no job named '{name}' in {plan.config.path}")
+            known = [job.name for job in plan.config.jobs]
+            if name in known:  # workflow:rules created no pipeline
+                raise UsageError(
+                    f"job '{name}' is not in this pipeline: {plan.workflow.reason}"
+                )
+            raise UsageError(absent(name, known))
         job, decision = excluded[name]
         if not force:
             raise UsageError(
@@ -93,3 +99,20 @@ def scheduler_nodes(
         )
         for job in chosen
     ]
+
+
+def absent(name: str, known: Sequence[str]) -> str:
+    """Why there is no job called `name`."""
+    if name.startswith("."):
+        return (
+            f"'{name}' names a hidden job: a name that starts with a dot is a "
+            "template for `extends` or `!reference`, and GitLab never runs it"
+        )
+    reserved = ("stages", "variables", "workflow", "default", "include", "image")
+    if name in reserved:
+        return f"'{name}' is a global keyword of .gitlab-ci.yml, not a job"
+    message = f"no job named '{name}' in the configuration"
+    close = difflib.get_close_matches(name, known, n=3)
+    if close:
+        message += "; did you mean " + " or ".join(f"'{n}'" for n in close) + "?"
+    return message

@@ -294,23 +294,41 @@ def parse_dotenv(path: Path) -> dict[str, UserVariable]:
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        line = line.removeprefix("export ").lstrip()
+        if line.startswith("export "):
+            line = line.removeprefix("export ").lstrip()
         name, sep, value = line.partition("=")
-        name = name.strip()
-        if not sep or not NAME.fullmatch(name):
+        if not sep or not NAME.fullmatch(name) or value[:1].isspace():
             raise ConfigError(
-                f"expected NAME=value, got '{raw.strip()}'", file=source, line=number
+                f"expected NAME=value with no space around '=', got '{line}'",
+                file=source,
+                line=number,
             )
-        result[name] = UserVariable(name, _dotenv_value(value.strip()), source=source)
+        try:
+            result[name] = UserVariable(name, _dotenv_value(value), source=source)
+        except ValueError as error:
+            raise ConfigError(f"{name}: {error}", file=source, line=number) from None
     return result
 
 
+_QUOTED = re.compile(r"'(?P<single>[^']*)'|\"(?P<double>(?:[^\"\\]|\\.)*)\"")
+_ESCAPES = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
+
+
 def _dotenv_value(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == "'":
-        return value[1:-1]
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        escapes = {"n": "\n", "t": "\t", '"': '"', "\\": "\\", "$": "$"}
-        return re.sub(
-            r"\\(.)", lambda m: escapes.get(m.group(1), m.group(0)), value[1:-1]
-        )
-    return re.split(r"\s+#", value, maxsplit=1)[0]
+    """The value as a shell reads it; ValueError for a quote left open."""
+    if value[:1] not in ("'", '"'):
+        value = re.split(r"\s+#", value, maxsplit=1)[0]
+        if "'" in value or '"' in value:
+            raise ValueError("a quote inside the value: quote the whole value")
+        return value
+    found = _QUOTED.match(value)
+    if found is None:
+        raise ValueError(f"the {value[0]} quote is not closed")
+    rest = value[found.end() :].strip()
+    if rest and not rest.startswith("#"):
+        raise ValueError(f"text after the closing quote: '{rest}'")
+    if found.group("single") is not None:
+        return found.group("single")
+    return re.sub(
+        r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(0)), found.group("double")
+    )

@@ -174,6 +174,7 @@ def prepare_checkout(
         return "GIT_STRATEGY empty: an empty project folder"
     flags = clean_flags(env)
     template = templates.get() if templates and shared else None
+    what = f"{sha[:8]} with the working tree's changes" if worktree else sha[:8]
     why_fresh = ""
     if strategy == "fetch" and slot.saved_index.is_file():
         try:
@@ -191,13 +192,13 @@ def prepare_checkout(
             why_fresh = f" (the slot's checkout could not be reused: {error})"
         else:
             _save_index(slot)
-            return f"a reused checkout of {sha[:8]}, reset and {_cleaned(flags)}"
+            return f"a reused checkout of {what}, reset and {_cleaned(flags)}"
     remove_path(checkout)
     make_snapshot(
         root, sha, checkout, worktree=worktree, shared=shared, template=template
     )
     _save_index(slot)
-    return f"a fresh checkout of {sha[:8]}{why_fresh}"
+    return f"a fresh checkout of {what}{why_fresh}"
 
 
 def clean_flags(env: dict[str, str]) -> list[str]:

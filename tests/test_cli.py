@@ -160,6 +160,24 @@ def test_variables_of_a_job(make_repo: MakeRepo) -> None:
     assert "CI_COMMIT_TAG" not in values
 
 
+def test_a_jobs_folders_follow_its_executor(make_repo: MakeRepo) -> None:
+    config = "where:\n  script: [echo at $CI_PROJECT_DIR in $CI_BUILDS_DIR]\n"
+    repo = make_repo({".gitlab-ci.yml": config})
+    folders = {}
+    for executor in ("auto", "docker"):
+        done = minirunner(repo, "vars", "where", "--json", "--executor", executor)
+        assert done.returncode == 0, done.stderr
+        values = json.loads(done.stdout)
+        folders[executor] = values["CI_PROJECT_DIR"], values["CI_BUILDS_DIR"]
+    slot = repo / ".minirunner" / "builds" / "shell" / "slot-0"
+    assert folders == {
+        "auto": (str(slot / "build"), str(slot)),
+        "docker": (f"/builds/local/{repo.name}", "/builds"),
+    }
+    ran = minirunner(repo, "run")
+    assert f"where | at {slot / 'build'} in {slot}" in ran.stdout
+
+
 @pytest.mark.parametrize(
     ("files", "args", "code", "message"),
     [
@@ -172,6 +190,24 @@ def test_variables_of_a_job(make_repo: MakeRepo) -> None:
             ["run", "release"],
             2,
             "job 'release' is not in this pipeline",
+        ),
+        (
+            {".gitlab-ci.yml": PIPELINE},
+            ["run", "complie"],
+            2,
+            "no job named 'complie' in the configuration; did you mean 'compile'?",
+        ),
+        (
+            {".gitlab-ci.yml": PIPELINE},
+            ["vars", "releas"],
+            2,
+            "no job named 'releas' in the configuration; did you mean 'release'?",
+        ),
+        (
+            {".gitlab-ci.yml": PIPELINE},
+            ["vars", "release"],
+            2,
+            "job 'release' is not in this pipeline: no rule matched",
         ),
         ({".gitlab-ci.yml": PIPELINE}, ["list", "-v", "novalue"], 2, "KEY=VALUE"),
         ({".gitlab-ci.yml": PIPELINE}, ["list", "--tag", "v9"], 2, "v9"),
@@ -223,3 +259,21 @@ def test_a_named_job_runs_alone_and_says_which_needs_it_skips(
     assert done.returncode == 0, done.stderr
     assert "Note: unit needs build, not in this run (--needs adds them)" in done.stdout
     assert "build |" not in done.stdout
+
+
+def test_a_delayed_job_runs_at_once_and_says_so(make_repo: MakeRepo) -> None:
+    config = (
+        "later:\n  script: [echo ran]\n  when: delayed\n  start_in: 5 minutes\n"
+        "by-rule:\n  script: [echo ran]\n  rules:\n"
+        "    - when: delayed\n      start_in: 1 hour\n"
+    )
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "run", "--color", "never")
+    assert done.returncode == 0, done.stderr
+    notes = [line for line in done.stdout.splitlines() if "when: delayed" in line]
+    assert sorted(notes) == [
+        "by-rule | when: delayed: GitLab would start it 1 hour later; minirunner "
+        "starts it at once",
+        "later   | when: delayed: GitLab would start it 5 minutes later; minirunner "
+        "starts it at once",
+    ]

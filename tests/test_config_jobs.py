@@ -513,3 +513,10 @@ def test_an_empty_matrix_makes_no_jobs_and_says_so(tmp_path: Path) -> None:
         ".gitlab-ci.yml:4: job 'a': parallel:matrix: is empty, so the job makes no "
         "jobs",
     )
+
+
+def test_a_misspelt_script_is_pointed_at(tmp_path: Path) -> None:
+    assert error(tmp_path, "job:\n  stage: test\n  scirpt: [echo]\n") == (
+        ".gitlab-ci.yml:1: job 'job': config should implement the script:, run:, or "
+        "trigger: keyword ('scirpt' looks like 'script')"
+    )

@@ -11,7 +11,7 @@ import pytest
 
 from minirunner.output import Console, use_colour
 from minirunner.progress import ProgressView, clock
-from minirunner.results import JobResult, PipelineResult, print_summary
+from minirunner.results import JobResult, PipelineResult, pipeline_line, print_summary
 
 GREEN_ECHO = "\x1b[32;1m$ make\x1b[0;m"
 
@@ -245,3 +245,12 @@ def test_the_summary_on_a_terminal_is_a_rich_table(tmp_path: Path) -> None:
 def test_a_pipeline_with_an_allowed_failure_passes_with_warnings() -> None:
     result = PipelineResult(1, (JobResult("lint", "test", "failed", True, 1, 0.5),))
     assert (result.status, result.label) == ("success", "passed with warnings")
+
+
+def test_a_pipeline_held_by_a_blocking_manual_job_is_blocked() -> None:
+    gate = JobResult("gate", "deploy", "manual", False)
+    optional = JobResult("review", "deploy", "manual", True)
+    blocked = PipelineResult(1, (optional, gate))
+    assert (blocked.status, blocked.label) == ("success", "blocked")
+    assert PipelineResult(2, (optional,)).label == "passed"
+    assert pipeline_line(blocked, colour=False) == "Pipeline #1 blocked: 2 manual"

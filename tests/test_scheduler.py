@@ -112,6 +112,43 @@ def test_a_played_manual_job_runs() -> None:
     assert final == {"gate": "success", "after": "success"}
 
 
+def test_a_job_whose_needs_did_not_run_is_skipped_unless_always() -> None:
+    nodes = [
+        node("build", 0),
+        node("package", 1, needs=("build",)),
+        node("publish", 2, needs=("package",)),
+        node("report", 2, "always", needs=("package",)),
+        node("review", 0, "manual", allow_failure=True),
+        node("after-review", 1, needs=("review",)),
+        node("after-stages", 1),
+    ]
+    waves, final = drive(nodes, {"build": "failed"})
+    assert waves == [["build"], ["report"]]
+    assert final == {
+        "build": "failed",
+        "package": "skipped",
+        "publish": "skipped",
+        "report": "success",
+        "review": "manual",
+        "after-review": "skipped",
+        "after-stages": "skipped",
+    }
+
+
+def test_why_a_job_whose_needs_did_not_run_is_skipped() -> None:
+    nodes = [
+        node("review", 0, "manual", allow_failure=True),
+        node("deploy", 1, needs=("review",)),
+        node("notify", 2, needs=("deploy",)),
+    ]
+    settled = Scheduler(nodes).step().settle
+    assert settled == (
+        ("review", "manual", "manual job: run it with `minirunner run JOB`"),
+        ("deploy", "skipped", "needs the manual job 'review', which was not played"),
+        ("notify", "skipped", "needs 'deploy', which was skipped"),
+    )
+
+
 def test_needs_cycle_is_named() -> None:
     nodes = [node("a", 0, needs=("b",)), node("b", 0, needs=("a",))]
     with pytest.raises(CycleError, match="a -> b -> a"):

@@ -190,8 +190,8 @@ def test_a_mistake_is_one_line_naming_the_file(make_repo: MakeRepo) -> None:
     done = minirunner(repo, "list")
     assert done.returncode == 2
     assert done.stderr == (
-        f"Error: {repo}/.minirunner/variables.env:2: expected NAME=value, "
-        "got 'not a line'\n"
+        f"Error: {repo}/.minirunner/variables.env:2: expected NAME=value with no "
+        "space around '=', got 'not a line'\n"
     )
 
 
@@ -218,3 +218,29 @@ def test_dotenv_forms(tmp_path: Path) -> None:
     assert parse_dotenv(path)["PLAIN"] == UserVariable(
         "PLAIN", "value", source=str(path)
     )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "export  E = spaced",
+            "expected NAME=value with no space around '=', got 'E = spaced'",
+        ),
+        ("E= spaced", "expected NAME=value with no space around '=', got 'E= spaced'"),
+        ('T=unterminated "quote', "T: a quote inside the value: quote the whole value"),
+        ('T="unterminated quote', 'T: the " quote is not closed'),
+        ("T='a'b", "T: text after the closing quote: 'b'"),
+    ],
+)
+def test_dotenv_lines_a_shell_would_read_otherwise(
+    tmp_path: Path, line: str, message: str | None
+) -> None:
+    path = tmp_path / "variables.env"
+    path.write_text(f"OK=1\n{line}\n")
+    if message is None:
+        assert parse_dotenv(path)["T"].value == 'unterminated "quote'
+        return
+    with pytest.raises(ConfigError) as raised:
+        parse_dotenv(path)
+    assert str(raised.value) == f"{path}:2: {message}"

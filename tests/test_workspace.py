@@ -303,6 +303,10 @@ job:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "job | the user's untracked notes" in done.stdout
     assert (victim / "notes.txt").read_text() == "the victim's own\n"
+    sha = git(repo, "rev-parse", "HEAD")
+    assert f"in a reused checkout of {sha[:8]} with the working tree's changes, " in (
+        done.stdout
+    )
 
 
 def test_clean_flags_git_refuses_give_a_fresh_checkout_and_say_why(

@@ -71,11 +71,9 @@ def dry_run(pipeline: Pipeline, choice: RunChoice, console: Console) -> int:
     )
     colour = console.colour
     for planned in chosen:
-        env = runner.environment(planned)
+        env = runner.preview_environment(planned)
         console.add_secrets(masked_values(user, env))
-        executor = choice.executor
-        if executor == "auto":
-            executor = "docker" if planned.job.image else "shell"
+        executor = runner.executor_name(planned)
         image = f", image {planned.job.image.name}" if planned.job.image else ""
         title = f"{planned.name} (stage {planned.stage}, {executor} executor{image})"
         out("\n" + paint(f"── {title}", 1, colour))

@@ -14,6 +14,8 @@ from minirunner.context import Options
 from minirunner.errors import UsageError
 from minirunner.masking import Masker
 from minirunner.output import Console, use_colour
+from minirunner.plan import Plan
+from minirunner.selection import absent
 from minirunner.session import (
     describe_ref,
     load_pipeline,
@@ -23,7 +25,12 @@ from minirunner.session import (
 
 
 def show_variables(
-    options: Options, job: str | None, *, as_json: bool, reveal: bool
+    options: Options,
+    job: str | None,
+    *,
+    as_json: bool,
+    reveal: bool,
+    executor: str = "auto",
 ) -> None:
     """`minirunner vars`: a job's variables, or those rules see.
 
@@ -43,7 +50,7 @@ def show_variables(
     else:
         planned = plan.get(job)
         if planned is None:
-            raise UsageError(f"job '{job}' is not in this pipeline")
+            raise UsageError(_why_not_planned(plan, job))
         paths = {
             name: f"<file: {len(user.variables[name].value.encode())} bytes>"
             for name in user.files
@@ -51,13 +58,13 @@ def show_variables(
         runner = PipelineRun(
             context,
             plan,
-            RunSettings(file_paths=paths),
+            RunSettings(executor=executor, file_paths=paths),
             Console(),
             context.pipeline_id,
             Path("."),
             registry=registry_vars,
         )
-        values = runner.environment(planned)
+        values = runner.preview_environment(planned)
     if not reveal:
         masker = Masker(masked_values(user, values))
         values = {key: masker.mask(value) for key, value in values.items()}
@@ -67,6 +74,16 @@ def show_variables(
     for key, value in sorted(values.items()):
         # Quoted as a shell would need it, so multi-line values stay one entry.
         click.echo(f"{key}={shlex.quote(value)}")
+
+
+def _why_not_planned(plan: Plan, name: str) -> str:
+    for job, decision in plan.excluded:
+        if job.name == name:
+            return f"job '{name}' is not in this pipeline: {decision.reason}"
+    known = [job.name for job in plan.config.jobs]
+    if name in known:
+        return f"job '{name}' is not in this pipeline: {plan.workflow.reason}"
+    return absent(name, known)
 
 
 def explain_pipeline(

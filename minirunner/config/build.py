@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 from minirunner.config import conditions
@@ -108,7 +109,8 @@ def _drafts(
         site = job_site(name, locs)
         if not is_job(name, raw):
             raise ConfigError(
-                "config should implement the script:, run:, or trigger: keyword",
+                "config should implement the script:, run:, or trigger: keyword"
+                + _misspelt_script(raw),
                 file=site.file,
                 line=site.line,
                 job=name,
@@ -122,6 +124,17 @@ def _drafts(
             )
         drafts.append(build_job(name, raw, site, defaults, warnings, shared))
     return drafts
+
+
+def _misspelt_script(raw: Any) -> str:
+    """A hint when a key of a would-be job looks like `script` or `trigger`."""
+    if not isinstance(raw, dict):
+        return ""
+    for key in raw:
+        close = difflib.get_close_matches(str(key), ("script", "trigger"), n=1)
+        if close:
+            return f" ('{key}' looks like '{close[0]}')"
+    return ""
 
 
 def build_config(
