@@ -112,6 +112,10 @@ def test_tagged_commit_builds_pushes_and_cleans_up(
         ("cleanup", "success"),
     ]
     info = registry_info(project, docker_client)
+    assert (
+        f"Note: the local registry is up at {info.address} (`minirunner registry "
+        "down` stops it)" in done.stdout.splitlines()
+    )
     repository = "local/server-app"
     assert registry_tags(info, repository) == [sha]
     image = f"{info.address}/{repository}:{sha}"

@@ -125,6 +125,11 @@ def _run(
         console.warn(warning)
     for note in context.notes:
         console.info(f"Note: {note}")
+    if registry_info is not None and registry_info is not known:
+        console.info(
+            f"Note: the local registry is up at {registry_info.address} "
+            "(`minirunner registry down` stops it)"
+        )
     for source in pipeline.user.sources:
         console.debug(f"variables from {source}")
     note_uncommitted(changes.paths(), console)
