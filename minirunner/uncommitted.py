@@ -1,6 +1,7 @@
 """The uncommitted changes a run of the commit leaves out, asked of git early.
 
-`git status` reads the whole working tree; started before the pipeline is planned,
+`.minirunner.toml` is no such change: it is read from the working tree. `git
+status` reads the whole working tree; started before the pipeline is planned,
 it finishes while Python plans, and its answer costs nothing when it is read.
 """
 
@@ -12,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from minirunner.runs import FOLDER
+from minirunner.userconfig import FILE_NAME as SETTINGS_FILE
 
 # --no-optional-locks: a plain status would refresh the index file.
 _STATUS = ("git", "--no-optional-locks", "status", "--porcelain", "-uall")
@@ -52,7 +54,11 @@ class UncommittedChanges:
         # minirunner's own folder may be made while git looks, before it ignores
         # itself.
         paths = (line[3:] for line in output.splitlines())
-        return [path for path in paths if path and not path.startswith(_OWN)]
+        return [
+            path
+            for path in paths
+            if path and not path.startswith(_OWN) and path != SETTINGS_FILE
+        ]
 
     def close(self) -> None:
         """End the status if nobody asked for its answer."""

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from cli_support import minirunner
 from conftest import MakeRepo
-from repo_guard import guard_make_repo
+from repo_guard import RepoGuard, guard_make_repo
 
 # Every repository a test here makes must come out of it unchanged.
 make_repo = guard_make_repo()
@@ -101,3 +101,18 @@ def test_a_dry_run_prints_the_plan_and_the_scripts_and_runs_nothing(
         "$ echo '$TARGET'",
     ]
     assert not (repo / ".minirunner" / "runs").exists()
+
+
+def test_a_dry_run_names_the_uncommitted_changes_it_leaves_out(
+    repo: Path, repo_guard: RepoGuard
+) -> None:
+    (repo / ".gitlab-ci.yml").write_text(
+        (repo / ".gitlab-ci.yml").read_text() + "# edited\n"
+    )
+    repo_guard.settle(repo)
+    done = minirunner(repo, "run", "deploy", "--dry-run", "--color", "never")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == (
+        "Note: 1 uncommitted change (.gitlab-ci.yml) is not in this run; "
+        "--worktree runs the working tree as it is"
+    )

@@ -23,6 +23,8 @@ def test_minirunners_own_folder_is_never_a_change(make_repo: MakeRepo) -> None:
     (repo / ".minirunner" / "runs").mkdir(parents=True)
     (repo / ".minirunner" / "runs" / "1.log").write_text("log\n")
     (repo / "notes.txt").write_text("mine\n")
+    # The settings apply as they are in the working tree, committed or not.
+    (repo / ".minirunner.toml").write_text("[minirunner]\n")
     with uncommitted_changes(repo) as changes:
         assert changes.paths() == ["notes.txt"]
 

@@ -36,9 +36,14 @@ def fill_in(command: str, env: Mapping[str, str]) -> str:
     return _QUOTED_OR_REFERENCE.sub(replace, command)
 
 
-def dry_run(pipeline: Pipeline, choice: RunChoice, console: Console) -> int:
+def dry_run(
+    pipeline: Pipeline,
+    choice: RunChoice,
+    console: Console,
+    uncommitted: Sequence[str] = (),
+) -> int:
     """Print the plan of the chosen jobs and each one's scripts; exit status 0."""
-    from minirunner.commands.run import masked_values
+    from minirunner.commands.run import masked_values, note_uncommitted
     from minirunner.runner import PipelineRun, RunSettings
     from minirunner.selection import select_jobs
 
@@ -48,6 +53,7 @@ def dry_run(pipeline: Pipeline, choice: RunChoice, console: Console) -> int:
         console.write(text + "\n")
 
     out(describe_ref(context))
+    note_uncommitted(uncommitted, console)
     if not plan.created:
         out(f"No pipeline: {plan.workflow.reason}")
         for job, decision in plan.excluded:

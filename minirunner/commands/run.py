@@ -74,18 +74,21 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
         verbose=choice.verbose,
         progress=is_terminal(stream) if choice.progress is None else choice.progress,
     )
-    if choice.dry_run:
-        from minirunner.commands.dryrun import dry_run
-
-        pipeline = load_pipeline(
-            options, registry=running_registry().get("CI_REGISTRY")
-        )
-        jobs = chosen_names(pipeline.plan, choice, console)
-        return dry_run(pipeline, replace(choice, jobs=jobs), console)
-
     asked = None if options.worktree else options.cwd
     with uncommitted_changes(asked) as changes:
+        if choice.dry_run:
+            return _dry_run(options, choice, console, changes)
         return _run(options, choice, console, changes)
+
+
+def _dry_run(
+    options: Options, choice: RunChoice, console: Console, changes: UncommittedChanges
+) -> int:
+    from minirunner.commands.dryrun import dry_run
+
+    pipeline = load_pipeline(options, registry=running_registry().get("CI_REGISTRY"))
+    jobs = chosen_names(pipeline.plan, choice, console)
+    return dry_run(pipeline, replace(choice, jobs=jobs), console, changes.paths())
 
 
 def _run(
