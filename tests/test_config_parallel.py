@@ -108,6 +108,45 @@ def test_needs_and_dependencies_name_every_instance(tmp_path: Path) -> None:
     assert package.needs == (Need("build: [linux, arm64]"),)
 
 
+MATRIX_EXPRESSIONS = """
+build:
+  stage: build
+  script: echo
+  parallel:
+    matrix:
+      - OS: [linux, mac]
+        ARCH: [amd64, arm64]
+test:
+  script: echo
+  parallel:
+    matrix:
+      - OS: [linux, mac]
+        ARCH: [arm64]
+  needs:
+    - job: build
+      parallel:
+        matrix:
+          - OS: ['$[[ matrix.OS ]]']
+            ARCH: '$[[ matrix.ARCH ]]'
+"""
+
+
+def test_matrix_expressions_map_instances_one_to_one(tmp_path: Path) -> None:
+    config = load(tmp_path, MATRIX_EXPRESSIONS)
+    assert {job.name: job.needs for job in config.jobs[4:]} == {
+        "test: [linux, arm64]": (Need("build: [linux, arm64]"),),
+        "test: [mac, arm64]": (Need("build: [mac, arm64]"),),
+    }
+
+
+def test_a_matrix_expression_naming_no_identifier(tmp_path: Path) -> None:
+    text = MATRIX_EXPRESSIONS.replace("matrix.ARCH", "matrix.CPU")
+    assert error(tmp_path, text) == (
+        ".gitlab-ci.yml:15: job 'test': needs: $[[ matrix.CPU ]] names no "
+        "identifier of the job's parallel:matrix (it has ARCH, OS)"
+    )
+
+
 def test_matrix_is_limited_to_200_jobs(tmp_path: Path) -> None:
     values = ", ".join(str(n) for n in range(21))
     text = "job:\n  script: echo\n  parallel:\n    matrix:\n"

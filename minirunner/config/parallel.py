@@ -9,6 +9,7 @@ the matching ones). https://docs.gitlab.com/ci/yaml/#parallel
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import replace
 
 from minirunner.config.jobs import Draft
@@ -64,9 +65,49 @@ def _instances(draft: Draft) -> list[Draft]:
                     node_index=index,
                     node_total=len(sets),
                 ),
+                needs=_resolve_expressions(draft, dict(values)),
             )
         )
     return made
+
+
+_EXPRESSION = re.compile(r"\$\[\[\s*matrix\.([A-Za-z0-9_]+)\s*\]\]")
+
+
+def _resolve_expressions(
+    draft: Draft, values: dict[str, str]
+) -> tuple[NeedSpec, ...] | None:
+    """`needs:parallel:matrix` with each `$[[ matrix.NAME ]]` replaced by the value
+    NAME has in this instance (https://docs.gitlab.com/ci/yaml/matrix_expressions/).
+    """
+    if draft.needs is None:
+        return None
+
+    def value(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name not in values:
+            raise draft.site.error(
+                "needs",
+                f"{found.group(0)} names no identifier of the job's parallel:matrix "
+                f"(it has {', '.join(sorted(values))})",
+            )
+        return values[name]
+
+    return tuple(
+        spec
+        if spec.matrix is None
+        else replace(
+            spec,
+            matrix=tuple(
+                tuple(
+                    (name, tuple(_EXPRESSION.sub(value, each) for each in options))
+                    for name, options in entry
+                )
+                for entry in spec.matrix
+            ),
+        )
+        for spec in draft.needs
+    )
 
 
 def _needs(
