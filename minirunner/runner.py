@@ -26,7 +26,7 @@ from minirunner.executors.base import Executor, JobOutcome, JobRequest
 from minirunner.interrupts import cancel_on_signals
 from minirunner.output import Console, JobLog
 from minirunner.plan import Plan, PlannedJob, inherited_variables
-from minirunner.results import JobResult, PipelineResult
+from minirunner.results import JobResult, PipelineResult, write_report
 from minirunner.runs import FOLDER, project_folder
 from minirunner.scheduler import CANCELED, Scheduler
 from minirunner.selection import scheduler_nodes, select_jobs
@@ -279,7 +279,8 @@ class PipelineRun:
                 )
                 return self._result(planned, "skipped", None, started, log_path)
             child = self._child_run(planned, log_path)
-            log.note(f"Child pipeline: {len(child.jobs)} jobs, {child.status}")
+            count = f"{len(child.jobs)} job" + ("" if len(child.jobs) == 1 else "s")
+            log.note(f"Child pipeline: {count}, {child.status}")
             for result in child.jobs:
                 if result.blocks:
                     log.note(f"  {result.name} {result.status}: {result.log}")
@@ -337,7 +338,9 @@ class PipelineRun:
         )
         run.cancel, run.abort = self.cancel, self.abort
         run.display_prefix = f"{self.display(job.name)} > "
-        return run.run(install_signals=False)
+        result = run.run(install_signals=False)
+        write_report(result, child_dir / "report.json")
+        return result
 
     def display(self, name: str) -> str:
         """How the terminal names a job: a child's jobs under their trigger's."""

@@ -192,6 +192,8 @@ def prepare_checkout(
             why_fresh = f" (the slot's checkout could not be reused: {error})"
         else:
             _save_index(slot)
+            if worktree:
+                return f"a reused checkout, reset and {_cleaned(flags)}, of {what}"
             return f"a reused checkout of {what}, reset and {_cleaned(flags)}"
     remove_path(checkout)
     make_snapshot(

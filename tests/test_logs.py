@@ -37,7 +37,7 @@ def test_the_last_runs_jobs_and_logs(repo: Path) -> None:
     done = minirunner(repo, "logs")
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
-        "Run #1: passed",
+        "Run #1: passed with warnings",
         "job       stage   status           log",
         "build     build   passed           .minirunner/runs/1/build.log",
         "test job  test    allowed to fail  .minirunner/runs/1/test-job.log",
@@ -77,3 +77,24 @@ def test_another_run_and_no_run(repo: Path, make_repo: MakeRepo) -> None:
     assert minirunner(fresh, "logs").stderr == (
         "Error: no run yet in this project: `minirunner run` first\n"
     )
+
+
+def test_a_child_pipelines_jobs_are_listed_under_their_trigger(
+    make_repo: MakeRepo,
+) -> None:
+    repo = make_repo(
+        {
+            ".gitlab-ci.yml": "docs:\n  trigger:\n    include: ci/docs.yml\n",
+            "ci/docs.yml": "render:\n  script: [echo rendered]\n",
+        }
+    )
+    assert minirunner(repo, "run").returncode == 0
+    listed = minirunner(repo, "logs").stdout.splitlines()
+    assert listed[1:4] == [
+        "job            stage  status  log",
+        "docs           test   passed  .minirunner/runs/1/docs.log",
+        "docs > render  test   passed  .minirunner/runs/1/docs-child/render.log",
+    ]
+    log = minirunner(repo, "logs", "docs > render", "-n", "2").stdout
+    assert log == "rendered\nJob succeeded\n"
+    assert "Child pipeline: 1 job, success" in minirunner(repo, "logs", "docs").stdout

@@ -304,8 +304,9 @@ job:
     assert "job | the user's untracked notes" in done.stdout
     assert (victim / "notes.txt").read_text() == "the victim's own\n"
     sha = git(repo, "rev-parse", "HEAD")
-    assert f"in a reused checkout of {sha[:8]} with the working tree's changes, " in (
-        done.stdout
+    assert (
+        "in a reused checkout, reset and not cleaned (GIT_CLEAN_FLAGS none), of "
+        f"{sha[:8]} with the working tree's changes\n" in done.stdout
     )
 
 

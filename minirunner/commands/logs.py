@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +50,8 @@ def run_folder(root: Path, run: int | None) -> Path:
 
 
 def logged_jobs(folder: Path) -> tuple[str, list[LoggedJob]]:
-    """The run's status and jobs from its report, or from its log files when a
-    run was stopped before it wrote one."""
+    """The run's status as its summary showed it and its jobs, from its report,
+    or from its log files when the run was stopped before it wrote one."""
     report = folder / "report.json"
     try:
         data: dict[str, Any] = json.loads(report.read_text())
@@ -61,8 +61,9 @@ def logged_jobs(folder: Path) -> tuple[str, list[LoggedJob]]:
             for path in sorted(folder.glob("*.log"))
         ]
         return "unfinished", jobs
-    jobs = [
-        LoggedJob(
+    jobs = []
+    for job in data.get("jobs", []):
+        logged = LoggedJob(
             job["name"],
             job["stage"],
             job["status"],
@@ -70,9 +71,32 @@ def logged_jobs(folder: Path) -> tuple[str, list[LoggedJob]]:
             Path(job["log"]) if job.get("log") else None,
             bool(job.get("allow_failure")),
         )
-        for job in data.get("jobs", [])
-    ]
-    return str(data.get("status", "?")), jobs
+        jobs.append(logged)
+    status = str(data.get("status", "?"))
+    if status == "success":
+        status = _label(jobs)
+    return status, [each for job in jobs for each in (job, *_child_jobs(folder, job))]
+
+
+def _label(jobs: Sequence[LoggedJob]) -> str:
+    """The run's status as its summary showed it (passed with warnings, blocked)."""
+    from minirunner.results import JobResult, PipelineResult
+
+    results = tuple(
+        JobResult(job.name, job.stage, job.status, job.allow_failure) for job in jobs
+    )
+    return PipelineResult(0, results).label
+
+
+def _child_jobs(folder: Path, trigger: LoggedJob) -> list[LoggedJob]:
+    """The jobs of the child pipeline a trigger job ran, named `trigger > job`."""
+    if trigger.log is None:
+        return []
+    child_folder = folder / f"{trigger.log.stem}-child"
+    if not child_folder.is_dir():
+        return []
+    _, jobs = logged_jobs(child_folder)
+    return [replace(job, name=f"{trigger.name} > {job.name}") for job in jobs]
 
 
 def show_logs(
@@ -83,8 +107,7 @@ def show_logs(
     folder = run_folder(root, run)
     status, jobs = logged_jobs(folder)
     if not names:
-        shown = {"success": "passed"}.get(status, status)
-        click.echo(f"Run #{folder.name}: {shown}")
+        click.echo(f"Run #{folder.name}: {status}")
         rows = [("job", "stage", "status", "log")] + [
             (job.name, job.stage, job.label, _shown_path(job.log, root)) for job in jobs
         ]
