@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from minirunner.output import Console, use_colour
+from minirunner.output import Console, has_control_chars, use_colour
 from minirunner.progress import ProgressView, clock
 from minirunner.results import JobResult, PipelineResult, pipeline_line, print_summary
 
@@ -254,3 +254,20 @@ def test_a_pipeline_held_by_a_blocking_manual_job_is_blocked() -> None:
     assert (blocked.status, blocked.label) == ("success", "blocked")
     assert PipelineResult(2, (optional,)).label == "passed"
     assert pipeline_line(blocked, colour=False) == "Pipeline #1 blocked: 2 manual"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("plain\ttext\nsecond line", False),
+        ("café ☕ déjà vu\nnaïve", False),
+        ("progress 10%\rprogress 20%", True),
+        ("\x1b[32mgreen\x1b[0m", True),
+        ("bell\x07", True),
+        ("delete\x7f", True),
+        ("é and a form feed\x0c", True),
+        ("\x00", True),
+    ],
+)
+def test_control_characters_are_found_in_any_text(text: str, expected: bool) -> None:
+    assert has_control_chars(text) is expected
