@@ -82,6 +82,7 @@ class PipelineRun:
         run_dir: Path,
         registry: Mapping[str, str] | None = None,
         registry_info: RegistryInfo | None = None,
+        templates: GitTemplates | None = None,
     ) -> None:
         self.context = context
         self.plan = plan
@@ -102,7 +103,9 @@ class PipelineRun:
         self._log_names: set[str] = set()
         self._lock = threading.Lock()
         self.stored: dict[str, artifacts.StoredArtifacts] = {}
-        self._templates = GitTemplates(context.root)
+        # A template handed in is its giver's to remove.
+        self._own_templates = templates is None
+        self._templates = templates or GitTemplates(context.root)
 
     def run(self, *, install_signals: bool = True) -> PipelineResult:
         """Run the chosen jobs in GitLab's order; always clean up."""
@@ -135,7 +138,8 @@ class PipelineRun:
             finally:
                 for executor in self._executors.values():
                     executor.close()
-                self._templates.close()
+                if self._own_templates:
+                    self._templates.close()
                 if self.settings.keep:
                     self.console.info(f"Kept the jobs' folders in {workspace}")
         ordered = tuple(results[job.name] for job in chosen if job.name in results)
@@ -335,6 +339,7 @@ class PipelineRun:
             child_dir,
             registry=self.registry,
             registry_info=self.registry_info,
+            templates=self._templates,
         )
         run.cancel, run.abort = self.cancel, self.abort
         run.display_prefix = f"{self.display(job.name)} > "

@@ -120,28 +120,66 @@ class GitTemplates:
 
     Copying a small `.git` that borrows the user's objects costs a millisecond;
     a clone costs a git process. Only borrowing checkouts can use it: a
-    checkout with objects of its own is cloned each time.
+    checkout with objects of its own is cloned each time. `start` makes the
+    clone in the background, while the pipeline is planned.
     """
 
     def __init__(self, root: Path) -> None:
         self._root = root
         self._folder: Path | None = None
         self._lock = threading.Lock()
+        self._closed = False
+        self._early: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Begin the clone now; the first job that wants it waits for it."""
+        self._early = threading.Thread(target=self._clone_early, daemon=True)
+        self._early.start()
+
+    def _clone_early(self) -> None:
+        try:
+            self.get()
+        except (GitError, OSError):
+            pass  # the first job's own call tries again and reports the error
 
     def get(self) -> Path:
         """The template, cloned on first use."""
         with self._lock:
+            if self._closed:
+                raise GitError("the run is over: its git template is removed")
             if self._folder is None:
                 folder = Path(tempfile.mkdtemp(prefix="minirunner-git-"))
-                make_git_template(self._root, folder / "clone")
+                try:
+                    make_git_template(self._root, folder / "clone")
+                except BaseException:
+                    remove_path(folder)
+                    raise
                 self._folder = folder
             return self._folder / "clone"
 
     def close(self) -> None:
-        """Remove the template."""
+        """Remove the template, once a clone begun by `start` has ended."""
+        with self._lock:
+            self._closed = True
+        if self._early is not None:
+            self._early.join()
         if self._folder is not None:
             remove_path(self._folder)
             self._folder = None
+
+
+@contextmanager
+def git_templates(root: Path | None) -> Iterator[GitTemplates | None]:
+    """A template being cloned from `root` for the block's length (None: none)."""
+    if root is None:
+        yield None
+        return
+    templates = GitTemplates(root)
+    templates.start()
+    try:
+        yield templates
+    finally:
+        templates.close()
 
 
 def prepare_checkout(

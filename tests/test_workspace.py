@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
+import pytest
 from cli_support import minirunner
 from conftest import MakeRepo, git
 from repo_guard import RepoGuard, guard_make_repo
+
+from minirunner.errors import GitError
+from minirunner.workspace import git_templates
 
 # Every repository a test here makes must come out of it unchanged.
 make_repo = guard_make_repo()
@@ -333,3 +338,35 @@ second:
     assert "(the slot's checkout could not be reused: " in log
     assert "git clean failed: error: unknown option `no-such-flag'" in log
     assert "no left.txt" in log
+
+
+def test_a_template_begun_early_is_the_clone_jobs_copy_and_is_removed(
+    make_repo: MakeRepo,
+) -> None:
+    repo = make_repo({"README": "hello\n"})
+    with git_templates(repo) as templates:
+        assert templates is not None
+        clone = templates.get()
+        assert git(clone, "rev-parse", "HEAD") == git(repo, "rev-parse", "HEAD")
+    assert not clone.parent.exists()
+    with pytest.raises(GitError, match="the run is over"):
+        templates.get()
+
+
+def test_a_template_closed_at_once_leaves_nothing(make_repo: MakeRepo) -> None:
+    repo = make_repo({"README": "hello\n"})
+    before = set(Path(tempfile.gettempdir()).glob("minirunner-git-*"))
+    for _ in range(5):
+        with git_templates(repo):
+            pass
+    assert set(Path(tempfile.gettempdir()).glob("minirunner-git-*")) == before
+
+
+def test_a_template_that_cannot_be_cloned_is_reported_when_wanted(
+    tmp_path: Path,
+) -> None:
+    with git_templates(tmp_path) as templates:
+        assert templates is not None
+        with pytest.raises(GitError):
+            templates.get()
+    assert list(tmp_path.iterdir()) == []

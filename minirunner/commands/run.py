@@ -29,7 +29,9 @@ from minirunner.session import (
     start_registry_info,
 )
 from minirunner.uncommitted import UncommittedChanges, uncommitted_changes
+from minirunner.userconfig import find_root
 from minirunner.varfiles import UserVariables
+from minirunner.workspace import GitTemplates, git_templates
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,9 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
     with uncommitted_changes(asked) as changes:
         if choice.dry_run:
             return _dry_run(options, choice, console, changes)
-        return _run(options, choice, console, changes)
+        # The jobs' checkouts copy one clone, made while the pipeline is planned.
+        with git_templates(find_root(options.cwd)) as templates:
+            return _run(options, choice, console, changes, templates)
 
 
 def _dry_run(
@@ -92,7 +96,11 @@ def _dry_run(
 
 
 def _run(
-    options: Options, choice: RunChoice, console: Console, changes: UncommittedChanges
+    options: Options,
+    choice: RunChoice,
+    console: Console,
+    changes: UncommittedChanges,
+    templates: GitTemplates | None,
 ) -> int:
     """Plan the pipeline with the registry it needs, then execute it."""
     # A registry that is up already is in the plan from the start (as GitLab's
@@ -144,7 +152,13 @@ def _run(
         return 0
     registry = Registry(registry_vars, registry_info)
     return execute(
-        pipeline, replace(choice, jobs=jobs), console, run_id, run_dir, registry
+        pipeline,
+        replace(choice, jobs=jobs),
+        console,
+        run_id,
+        run_dir,
+        registry,
+        templates,
     )
 
 
@@ -155,6 +169,7 @@ def execute(
     run_id: int,
     run_dir: Path,
     registry: Registry,
+    templates: GitTemplates | None = None,
 ) -> int:
     """Run the planned pipeline, write its reports and print the summary."""
     from minirunner.results import print_summary, write_report
@@ -186,6 +201,7 @@ def execute(
             run_dir,
             registry=registry.variables,
             registry_info=registry.info,
+            templates=templates,
         )
         result = runner.run()
     finally:
