@@ -26,18 +26,10 @@ def select_jobs(
         if name in candidates:
             continue
         if name not in excluded:
-            known = [job.name for job in plan.config.jobs]
-            if name in known:  # workflow:rules created no pipeline
-                raise UsageError(
-                    f"job '{name}' is not in this pipeline: {plan.workflow.reason}"
-                )
-            raise UsageError(absent(name, known))
+            raise UsageError(why_not_planned(plan, name))
         job, decision = excluded[name]
         if not force:
-            raise UsageError(
-                f"job '{name}' is not in this pipeline: {decision.reason} "
-                "(--force runs it anyway)"
-            )
+            raise UsageError(f"{why_not_planned(plan, name)} (--force runs it anyway)")
         candidates[name] = PlannedJob(
             job=job,
             when="on_success",
@@ -99,6 +91,18 @@ def scheduler_nodes(
         )
         for job in chosen
     ]
+
+
+def why_not_planned(plan: Plan, name: str) -> str:
+    """Why no job of the plan is called `name`: its rules, the workflow's, or
+    no such job at all."""
+    for job, decision in plan.excluded:
+        if job.name == name:
+            return f"job '{name}' is not in this pipeline: {decision.reason}"
+    known = [job.name for job in plan.config.jobs]
+    if name in known:
+        return f"job '{name}' is not in this pipeline: {plan.workflow.reason}"
+    return absent(name, known)
 
 
 def absent(name: str, known: Sequence[str]) -> str:

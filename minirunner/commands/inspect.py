@@ -14,8 +14,7 @@ from minirunner.context import Options
 from minirunner.errors import UsageError
 from minirunner.masking import Masker
 from minirunner.output import Console, use_colour
-from minirunner.plan import Plan
-from minirunner.selection import absent
+from minirunner.selection import why_not_planned
 from minirunner.session import (
     describe_ref,
     load_pipeline,
@@ -50,7 +49,7 @@ def show_variables(
     else:
         planned = plan.get(job)
         if planned is None:
-            raise UsageError(_why_not_planned(plan, job))
+            raise UsageError(why_not_planned(plan, job))
         paths = {
             name: f"<file: {len(user.variables[name].value.encode())} bytes>"
             for name in user.files
@@ -74,16 +73,6 @@ def show_variables(
     for key, value in sorted(values.items()):
         # Quoted as a shell would need it, so multi-line values stay one entry.
         click.echo(f"{key}={shlex.quote(value)}")
-
-
-def _why_not_planned(plan: Plan, name: str) -> str:
-    for job, decision in plan.excluded:
-        if job.name == name:
-            return f"job '{name}' is not in this pipeline: {decision.reason}"
-    known = [job.name for job in plan.config.jobs]
-    if name in known:
-        return f"job '{name}' is not in this pipeline: {plan.workflow.reason}"
-    return absent(name, known)
 
 
 def explain_pipeline(
