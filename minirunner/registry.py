@@ -67,20 +67,21 @@ def ensure_registry(
 
     A running container is reused, a stopped one restarted. A new one gets `image`
     (default: $MINIRUNNER_REGISTRY_IMAGE, else registry:2, else minirunner/registry:2)
-    and host port `port` (default: 5000 if free, else any free one) on 127.0.0.1.
+    and host port `port` (default: the last one it had, else 5000, if free; else
+    any free one) on 127.0.0.1.
     Pushed images live in the named volume `volume`, so they survive restarts.
     """
     with _lock(name):
         password = registry_password(registry_record.password_path())
         container = _existing(client, name)
-        preferred = DEFAULT_PORT
+        # A new container keeps the address jobs and logins know, when it can.
+        preferred = registry_record.last_port(name) or DEFAULT_PORT
         if container is not None:
             info = _revive(container, password, timeout)
             if info is not None:
                 registry_record.record(info)
                 return info
-            # Its replacement keeps the address jobs and logins know, when it can.
-            preferred = _configured_port(container) or DEFAULT_PORT
+            preferred = _configured_port(container) or preferred
             container.remove(force=True, v=True)
 
         attempts: list[int | None] = [port] if port else _ports_to_try(preferred)

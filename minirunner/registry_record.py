@@ -65,11 +65,21 @@ def record(info: RegistryInfo) -> None:
     staging = path.with_suffix(".tmp")
     staging.write_text(json.dumps(fields))
     staging.replace(path)
+    _port_path(info.container).write_text(f"{info.port}\n")
 
 
 def forget(name: str) -> None:
-    """The registry `name` is gone: drop its record."""
+    """The registry `name` is gone: drop its record, but not its port."""
     _record_path(name).unlink(missing_ok=True)
+
+
+def last_port(name: str) -> int | None:
+    """The host port the registry `name` had last, so that a new one keeps the
+    address that pushed images and logins know."""
+    try:
+        return int(_port_path(name).read_text())
+    except (OSError, ValueError):
+        return None
 
 
 def recorded_registry(name: str) -> RegistryInfo | None:
@@ -177,3 +187,7 @@ def _get_v2(info: RegistryInfo, *, authorization: str | None) -> tuple[bytes, by
 
 def _record_path(name: str) -> Path:
     return state_dir() / "registry" / f"{name}.json"
+
+
+def _port_path(name: str) -> Path:
+    return state_dir() / "registry" / f"{name}.port"

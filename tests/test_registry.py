@@ -184,15 +184,12 @@ def test_removed_registry_keeps_its_data_in_the_volume(
     registry_down(docker_client, name=name, volume=volume)
     assert registry_status(docker_client, name=name) is None
     anew = ensure_registry(
-        docker_client,
-        image=REGISTRY_IMAGE,
-        port=registry.port,
-        name=name,
-        volume=volume,
+        docker_client, image=REGISTRY_IMAGE, name=name, volume=volume
     )
 
     assert docker_client.containers.get(name).id != old_id
     assert anew.volume == volume
+    assert anew.address == registry.address
     assert registry_tags(anew, "kept/tiny") == ["3"]
 
 
