@@ -64,7 +64,8 @@ def store(
     reports = select(checkout, _usable(checkout, report_paths, emit))
     count = copy_files(checkout, [*paths, *reports], folder)
     dotenv = read_dotenv(checkout, artifacts.reports.get("dotenv", ()))
-    emit(f"Uploaded {count} artifact files to {folder}")
+    files = "1 artifact file" if count == 1 else f"{count} artifact files"
+    emit(f"Uploaded {files} to {folder}")
     return StoredArtifacts(job.name, folder, count, dotenv)
 
 

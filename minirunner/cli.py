@@ -278,6 +278,13 @@ def main() -> None:
     """Entry point: user errors in one line, anything else logged, Ctrl-C as 130."""
     try:
         cli.main(standalone_mode=False, prog_name="minirunner")
+    except click.UsageError as error:
+        # One line, as every other error: the usage banner is what --help is for.
+        command = error.ctx.command_path if error.ctx else "minirunner"
+        click.echo(
+            f"Error: {error.format_message()} (`{command} --help` for help)", err=True
+        )
+        sys.exit(error.exit_code)
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)

@@ -14,7 +14,7 @@ from minirunner.output import paint
 from minirunner.plan import Plan, PlannedJob
 from minirunner.rules.decide import Decision, rule_text
 from minirunner.rules.trace import PathMatch, RuleTrace
-from minirunner.selection import absent
+from minirunner.selection import absent, made_by_parallel
 
 GREEN, RED, GREY, BOLD = 32, 31, 90, 1
 VALUE_LIMIT = 60
@@ -95,7 +95,7 @@ def select(all_verdicts: Sequence[Verdict], names: Sequence[str]) -> list[Verdic
     missing: list[str] = []
     for name in names:
         found = [v for v in all_verdicts if v.job.name == name] or [
-            v for v in all_verdicts if _made_by_parallel(v.job.name, name)
+            v for v in all_verdicts if made_by_parallel(v.job.name, name)
         ]
         if not found:
             missing.append(absent(name, known))
@@ -103,13 +103,6 @@ def select(all_verdicts: Sequence[Verdict], names: Sequence[str]) -> list[Verdic
     if missing:
         raise UsageError("; ".join(missing))
     return chosen
-
-
-def _made_by_parallel(job_name: str, name: str) -> bool:
-    rest = job_name.removeprefix(f"{name} ")
-    return rest != job_name and (
-        rest[:1].isdigit() or job_name.startswith(f"{name}: [")
-    )
 
 
 def explain(

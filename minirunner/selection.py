@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping, Sequence
 
 from minirunner.errors import UsageError
@@ -93,6 +94,24 @@ def scheduler_nodes(
     ]
 
 
+def made_by_parallel(job_name: str, name: str) -> bool:
+    """Whether `job_name` is one of the jobs `parallel` makes of the job `name`
+    (`name 2/3`, `name: [a, b]`)."""
+    rest = job_name.removeprefix(f"{name} ")
+    numbered = rest != job_name and re.fullmatch(r"\d+/\d+", rest) is not None
+    return numbered or job_name.startswith(f"{name}: [")
+
+
+def parallel_names(plan: Plan, names: Sequence[str]) -> tuple[str, ...]:
+    """The names, each parallel job's own name replaced by the jobs it makes."""
+    every = [job.name for job in plan.config.jobs]
+    result: list[str] = []
+    for name in names:
+        made = [] if name in every else [e for e in every if made_by_parallel(e, name)]
+        result.extend(made or [name])
+    return tuple(dict.fromkeys(result))
+
+
 def why_not_planned(plan: Plan, name: str) -> str:
     """Why no job of the plan is called `name`: its rules, the workflow's, or
     no such job at all."""
@@ -102,6 +121,10 @@ def why_not_planned(plan: Plan, name: str) -> str:
     known = [job.name for job in plan.config.jobs]
     if name in known:
         return f"job '{name}' is not in this pipeline: {plan.workflow.reason}"
+    made = [each for each in known if made_by_parallel(each, name)]
+    if made:
+        listed = ", ".join(f"'{each}'" for each in made)
+        return f"'{name}' is a parallel job: name one of the jobs it makes: {listed}"
     return absent(name, known)
 
 

@@ -211,7 +211,16 @@ def show_config(options: Options) -> None:
         include_variables=options.variables,
         include_map=load_include_map(state.root),
     )
-    click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+
+    class WholeValues(yaml.SafeDumper):
+        """Writes a value shared by several jobs out in full each time, as
+        GitLab's merged YAML does, rather than as an anchor and aliases."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    text = yaml.dump(data, Dumper=WholeValues, sort_keys=False, allow_unicode=True)
+    click.echo(text, nl=False)
 
 
 def needs_registry(plan: Plan, jobs: Iterable[str]) -> bool:

@@ -174,7 +174,7 @@ def read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_loader())
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"cannot read it: {error}", file=str(path)) from None
     except yaml.YAMLError as error:
@@ -189,6 +189,40 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError("must be a mapping of NAME: value", file=str(path))
     return data
+
+
+_CORE_SCALARS = ("str", "int", "float", "bool", "null")
+
+
+def _loader() -> Any:
+    """YAML's BaseLoader, every scalar kept as written, refusing tags other than
+    the core schema's, as .gitlab-ci.yml's loader does."""
+    import yaml
+
+    class VariablesLoader(yaml.BaseLoader):
+        pass
+
+    def refuse(loader: Any, suffix: str, node: Any) -> Any:
+        raise yaml.constructor.ConstructorError(
+            None, None, f"unsupported YAML tag '{node.tag}'", node.start_mark
+        )
+
+    def scalar(loader: Any, node: Any) -> Any:
+        return loader.construct_scalar(node)
+
+    def mapping(loader: Any, node: Any) -> Any:
+        return loader.construct_mapping(node)
+
+    def sequence(loader: Any, node: Any) -> Any:
+        return loader.construct_sequence(node)
+
+    core = "tag:yaml.org,2002:"
+    for name in _CORE_SCALARS:
+        VariablesLoader.add_constructor(core + name, scalar)
+    VariablesLoader.add_constructor(core + "map", mapping)
+    VariablesLoader.add_constructor(core + "seq", sequence)
+    VariablesLoader.add_multi_constructor("", refuse)
+    return VariablesLoader
 
 
 def project_entry(
@@ -297,6 +331,12 @@ def parse_dotenv(path: Path) -> dict[str, UserVariable]:
         if line.startswith("export "):
             line = line.removeprefix("export ").lstrip()
         name, sep, value = line.partition("=")
+        if sep and name and not name[-1].isspace() and not NAME.fullmatch(name):
+            raise ConfigError(
+                f"'{name}' is not a variable name (letters, digits and _ only)",
+                file=source,
+                line=number,
+            )
         if not sep or not NAME.fullmatch(name) or value[:1].isspace():
             raise ConfigError(
                 f"expected NAME=value with no space around '=', got '{line}'",
@@ -320,7 +360,9 @@ def _dotenv_value(value: str) -> str:
         value = re.split(r"\s+#", value, maxsplit=1)[0]
         if "'" in value or '"' in value:
             raise ValueError("a quote inside the value: quote the whole value")
-        return value
+        if re.search(r"\s", value.rstrip()):
+            raise ValueError("a space in a value without quotes: quote the value")
+        return value.rstrip()
     found = _QUOTED.match(value)
     if found is None:
         raise ValueError(f"the {value[0]} quote is not closed")

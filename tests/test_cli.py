@@ -277,3 +277,50 @@ def test_a_delayed_job_runs_at_once_and_says_so(make_repo: MakeRepo) -> None:
         "later   | when: delayed: GitLab would start it 5 minutes later; minirunner "
         "starts it at once",
     ]
+
+
+def test_show_writes_shared_values_out_in_full(make_repo: MakeRepo) -> None:
+    config = (
+        ".base:\n  tags: [fast]\n"
+        "a:\n  extends: .base\n  script: [echo a]\n"
+        "b:\n  extends: .base\n  script: [echo b]\n"
+    )
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "show")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        ".base:\n  tags:\n  - fast\n"
+        "a:\n  tags:\n  - fast\n  extends: .base\n  script:\n  - echo a\n"
+        "b:\n  tags:\n  - fast\n  extends: .base\n  script:\n  - echo b\n"
+    )
+
+
+def test_a_command_line_mistake_is_one_line(make_repo: MakeRepo) -> None:
+    repo = make_repo({".gitlab-ci.yml": PIPELINE})
+    done = minirunner(repo, "run", "-j", "0")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "Error: Invalid value for '-j' / '--concurrency': 0 is not in the range "
+        "x>=1. (`minirunner run --help` for help)\n"
+    )
+
+
+def test_a_parallel_jobs_own_name_stands_for_the_jobs_it_makes(
+    make_repo: MakeRepo,
+) -> None:
+    config = (
+        "deploy:\n  script: [echo to $CLOUD]\n"
+        "  parallel:\n    matrix:\n      - CLOUD: [aws, gcp]\n"
+        "shard:\n  script: [echo $CI_NODE_INDEX]\n  parallel: 2\n"
+    )
+    repo = make_repo({".gitlab-ci.yml": config})
+    ran = minirunner(repo, "run", "deploy", "shard", "--color", "never")
+    assert ran.returncode == 0, ran.stderr
+    assert "deploy: [gcp] | to gcp" in ran.stdout
+    assert "shard 2/2     | 2" in ran.stdout
+    asked = minirunner(repo, "vars", "deploy")
+    assert asked.returncode == 2
+    assert asked.stderr == (
+        "Error: 'deploy' is a parallel job: name one of the jobs it makes: "
+        "'deploy: [aws]', 'deploy: [gcp]'\n"
+    )

@@ -86,7 +86,7 @@ def test_timeout_stops_the_whole_process_group(tmp_path: Path) -> None:
     started = time.monotonic()
     outcome, _, _ = run(tmp_path, job, timeout=0.5)
     assert outcome.status == "failed"
-    assert outcome.message == "the job timed out after 0.5s"
+    assert outcome.message == "execution took longer than 0.5s"
     assert time.monotonic() - started < 5
     time.sleep(3.5)
     assert not marker.exists()

@@ -165,6 +165,7 @@ def test_materialised_files_are_private(tmp_path: Path, repo: Path) -> None:
             "'BAD-NAME' is not a variable name (letters, digits and _ only)",
         ),
         ("projects: {a/b: {X: y}}\n", "'projects:' belongs in "),
+        ("T: !custom hello\n", "not valid YAML: unsupported YAML tag '!custom'"),
         ("- a\n", "must be a mapping of NAME: value"),
     ],
 )
@@ -231,6 +232,11 @@ def test_dotenv_forms(tmp_path: Path) -> None:
         ('T=unterminated "quote', "T: a quote inside the value: quote the whole value"),
         ('T="unterminated quote', 'T: the " quote is not closed'),
         ("T='a'b", "T: text after the closing quote: 'b'"),
+        ("T=abc def", "T: a space in a value without quotes: quote the value"),
+        (
+            "GOOD-NAME=y",
+            "'GOOD-NAME' is not a variable name (letters, digits and _ only)",
+        ),
     ],
 )
 def test_dotenv_lines_a_shell_would_read_otherwise(

@@ -136,7 +136,10 @@ def show_logs(
 def find_job(jobs: Sequence[LoggedJob], name: str) -> LoggedJob:
     """The job of that name (or log file name) in the run."""
     for job in jobs:
-        if name == job.name or job.log is not None and name == job.log.stem:
+        if name == job.name:
+            return job
+    for job in jobs:
+        if job.log is not None and name == job.log.stem:
             return job
     names = [job.name for job in jobs]
     message = f"no job '{name}' in this run (jobs: {', '.join(names)})"

@@ -17,7 +17,7 @@ from minirunner.errors import UsageError
 from minirunner.output import Console, is_terminal, use_colour
 from minirunner.plan import Plan, PlannedJob
 from minirunner.runs import new_run_folder
-from minirunner.selection import select_jobs
+from minirunner.selection import parallel_names, select_jobs
 from minirunner.session import (
     Pipeline,
     describe_ref,
@@ -225,10 +225,12 @@ def execute(
 
 
 def chosen_names(plan: Plan, choice: RunChoice, console: Console) -> tuple[str, ...]:
-    """The jobs named, plus those of the stages named (manual jobs only by name)."""
+    """The jobs named (a parallel job's own name stands for every job it makes),
+    plus those of the stages named (manual jobs only by name)."""
+    named = parallel_names(plan, choice.jobs)
     if not choice.stages:
-        return choice.jobs
-    names = list(choice.jobs)
+        return named
+    names = list(named)
     for stage in choice.stages:
         if stage not in plan.config.stages:
             raise UsageError(

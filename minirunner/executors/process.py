@@ -116,7 +116,7 @@ def job_outcome(result: ProcessResult, timeout_s: float) -> JobOutcome:
         return JobOutcome("canceled", None, "canceled")
     if result.timed_out:
         return JobOutcome(
-            "failed", None, f"the job timed out after {format_seconds(timeout_s)}"
+            "failed", None, f"execution took longer than {format_seconds(timeout_s)}"
         )
     if result.exit_code == 0:
         return JobOutcome("success", 0)
