@@ -124,7 +124,7 @@ def test_artifacts_to_copies_them_out_after_the_run(
     done = minirunner(repo, "run", "--artifacts-to", str(target))
     assert done.returncode == 0, done.stderr
     assert (target / "a" / "out" / "x.txt").read_text() == "hi\n"
-    assert f"Copied the artifacts of 1 jobs to {target}" in done.stdout
+    assert f"Copied the artifacts of 1 job to {target}" in done.stdout
 
 
 def test_each_artifact_path_that_matches_nothing_is_named(make_repo: MakeRepo) -> None:
@@ -147,3 +147,18 @@ build:
     ]
     stored = repo / ".minirunner" / "runs" / "1" / "artifacts" / "build"
     assert [p.name for p in stored.iterdir()] == ["version.txt"]
+
+
+def test_artifacts_that_cannot_be_copied_out_leave_the_result_alone(
+    make_repo: MakeRepo,
+) -> None:
+    config = "a:\n  script: [echo hi > out.txt]\n  artifacts:\n    paths: [out.txt]\n"
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "run", "--artifacts-to", "/proc/no-such-folder")
+    assert done.returncode == 0, done.stdout + done.stderr
+    stored = repo / ".minirunner" / "runs" / "1" / "artifacts"
+    assert done.stderr == (
+        "Warning: --artifacts-to: [Errno 2] No such file or directory: "
+        f"'/proc/no-such-folder'; the artifacts stay in {stored}\n"
+    )
+    assert "Pipeline #1 passed" in done.stdout

@@ -69,6 +69,8 @@ def run_pipeline(options: Options, choice: RunChoice) -> int:
     """`minirunner run`; returns the exit status."""
     if choice.report is not None and not choice.report.resolve().parent.is_dir():
         raise UsageError(f"--report: no folder {choice.report.resolve().parent}")
+    if choice.artifacts_to is not None:
+        check_writable_folder(choice.artifacts_to, "--artifacts-to")
     stream = sys.stdout
     console = Console(
         colour=use_colour(choice.color, stream),
@@ -216,8 +218,14 @@ def execute(
     if choice.report is not None:
         write_report(result, choice.report)
     if choice.artifacts_to is not None:
-        copied = copy_artifacts(run_dir / "artifacts", choice.artifacts_to)
-        console.info(f"Copied the artifacts of {copied} jobs to {choice.artifacts_to}")
+        stored = run_dir / "artifacts"
+        try:
+            copied = copy_artifacts(stored, choice.artifacts_to)
+        except OSError as error:
+            console.warn(f"--artifacts-to: {error}; the artifacts stay in {stored}")
+        else:
+            jobs = "1 job" if copied == 1 else f"{copied} jobs"
+            console.info(f"Copied the artifacts of {jobs} to {choice.artifacts_to}")
     print_summary(console, result)
     if result.interrupted:
         return 128 + result.interrupted
@@ -281,6 +289,19 @@ def masked_values(user: UserVariables, env: Mapping[str, str]) -> list[str]:
 
     names = set(user.masked) | set(MASKED_PREDEFINED)
     return [env[name] for name in names if env.get(name)] + user.secrets()
+
+
+def check_writable_folder(path: Path, option: str) -> None:
+    """Refuse, before anything runs, a folder that cannot be made or written."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{option}: {path} is not a folder")
+    existing = next(
+        folder for folder in (path, *path.resolve().parents) if folder.exists()
+    )
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(
+            f"{option}: {path} cannot be written ({existing} is not writable)"
+        )
 
 
 def copy_artifacts(stored: Path, destination: Path) -> int:
