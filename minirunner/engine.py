@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,6 +23,18 @@ BUILD_SCRIPT = "scripts/build-offline-images"
 # Images of this namespace are built locally by BUILD_SCRIPT and exist on no registry.
 OWN_NAMESPACE = "minirunner/"
 PULL_POLICIES = ("always", "if-not-present", "never")
+# The grammar of distribution/reference: [domain/]path[:tag][@digest].
+_HOST_PART = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+# A first part is a registry when it has a dot or a port, or is localhost.
+_DOMAIN = (
+    rf"(?:{_HOST_PART}(?:\.{_HOST_PART})+(?::[0-9]+)?|{_HOST_PART}:[0-9]+|localhost)"
+)
+_PATH_PART = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9A-Fa-f]{32,}"
+_REFERENCE = re.compile(
+    rf"(?:{_DOMAIN}/)?{_PATH_PART}(?:/{_PATH_PART})*"
+    rf"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{{0,127}})?(?:@{_DIGEST})?"
+)
 PROBE_TIMEOUT = 5.0
 
 
@@ -112,6 +125,12 @@ def ensure_image(
     if unknown:
         raise ValueError(f"unknown pull policy {unknown[0]!r}")
 
+    where = f" (job '{job}')" if job else ""
+    if not name.strip():
+        raise ImageMissing(f"Image '{name}'{where} is empty: `image:` gives nothing")
+    invalid = image_name_problem(name)
+    if invalid:
+        raise ImageMissing(f"Image '{name}'{where} is no image name: {invalid}")
     reference = _with_tag(name)
     failure = ""
     for each in policies or ("if-not-present",):
@@ -128,6 +147,15 @@ def ensure_image(
                 "; pull_policy [always, if-not-present] would use the local image"
             )
     raise ImageMissing(_missing_message(name, failure, job))
+
+
+def image_name_problem(name: str) -> str:
+    """Why Docker would refuse `name` as an image reference; "" when it would not."""
+    if _REFERENCE.fullmatch(name):
+        return ""
+    if _REFERENCE.fullmatch(name.lower()):
+        return "a repository name must be lowercase"
+    return "Docker's format is [registry/]name[:tag][@digest]"
 
 
 def _with_tag(name: str) -> str:

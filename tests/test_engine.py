@@ -10,7 +10,7 @@ import docker
 import pytest
 from docker_support import PYTHON_IMAGE, Cleanup, build_tiny_image, require_image
 
-from minirunner.engine import connect, ensure_image, image_present
+from minirunner.engine import connect, ensure_image, image_name_problem, image_present
 from minirunner.errors import EXIT_ENVIRONMENT, DockerUnavailable, ImageMissing
 
 HINT = "start it with `sudo systemctl start docker` or `dockerd &`"
@@ -173,3 +173,39 @@ def test_an_unknown_policy_is_a_programming_error(
 ) -> None:
     with pytest.raises(ValueError, match="unknown pull policy 'sometimes'"):
         ensure_image(docker_client, "x", "sometimes")
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("", "is empty: `image:` gives nothing"),
+        ("Python:3.11", "is no image name: a repository name must be lowercase"),
+        (
+            "python:3.11 slim",
+            "is no image name: Docker's format is [registry/]name[:tag][@digest]",
+        ),
+        (
+            "python:3.11@sha256:deadbeef",
+            "is no image name: Docker's format is [registry/]name[:tag][@digest]",
+        ),
+    ],
+)
+def test_a_name_docker_would_refuse_is_one_line(
+    docker_client: docker.DockerClient, name: str, reason: str
+) -> None:
+    with pytest.raises(ImageMissing) as caught:
+        ensure_image(docker_client, name, job="build")
+    assert caught.value.message == f"Image '{name}' (job 'build') {reason}"
+
+
+def test_names_docker_takes_pass_the_check() -> None:
+    names = [
+        "python",
+        "docker:24-dind",
+        "localhost:5000/group/app:v1.2",
+        "Registry.Example.com/group/app",
+        "127.0.0.1:5000/app@sha256:" + "a" * 64,
+        "a__b/c-d.e:x_Y.1",
+    ]
+    assert [image_name_problem(name) for name in names] == [""] * len(names)
