@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 
 from minirunner.errors import GitError, UsageError
@@ -86,7 +87,7 @@ def choose_ref(
     if tag is not None:
         return _explicit_tag(state, tag, source)
     if branch is not None:
-        return PipelineRef("branch", _branch_name(branch), source)
+        return _explicit_branch(state, branch, source)
     if state.tags:
         return _head_tag(state, source)
     if state.branch is None:
@@ -127,6 +128,31 @@ def _explicit_tag(state: GitState, tag: str, source: str) -> PipelineRef:
         f"tag '{tag}' points at {points_at[:8]}, not at HEAD "
         f"({state.head.sha[:8]}); check it out first, or tag HEAD"
     )
+
+
+def _explicit_branch(state: GitState, branch: str, source: str) -> PipelineRef:
+    """HEAD's pipeline under the branch's name; a note when the branch is
+    elsewhere, since GitLab would run its tip."""
+    name = _branch_name(branch)
+    checked = subprocess.run(
+        ["git", "check-ref-format", "--branch", name],
+        capture_output=True,
+        check=False,
+    )
+    if checked.returncode != 0 or name.startswith("@"):
+        raise UsageError(f"'{name}' cannot be a git branch name")
+    note = None
+    if name != state.branch:
+        try:
+            tip = resolve_commit(state.root, f"refs/heads/{name}")
+        except GitError:
+            tip = None
+        if tip is not None and tip != state.head.sha:
+            note = (
+                f"branch '{name}' is at {tip[:8]}: this runs HEAD "
+                f"({state.head.sha[:8]}) as a pipeline for {name}"
+            )
+    return PipelineRef("branch", name, source, note=note)
 
 
 def _head_tag(state: GitState, source: str) -> PipelineRef:

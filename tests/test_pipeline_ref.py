@@ -66,6 +66,37 @@ def test_branch_option_overrides_a_tag(make_repo: MakeRepo) -> None:
     assert choose_ref(state, branch="main") == PipelineRef("branch", "main", "push")
 
 
+def test_a_branch_elsewhere_runs_head_under_its_name_and_says_so(
+    make_repo: MakeRepo,
+) -> None:
+    repo = make_repo({"a": "a"})
+    first = git(repo, "rev-parse", "HEAD")
+    git(repo, "branch", "release")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "Second")
+    head = git(repo, "rev-parse", "HEAD")
+
+    ref = choose_ref(read_git_state(repo), branch="release")
+
+    assert ref == PipelineRef(
+        "branch",
+        "release",
+        "push",
+        note=(
+            f"branch 'release' is at {first[:8]}: this runs HEAD ({head[:8]}) "
+            "as a pipeline for release"
+        ),
+    )
+    assert choose_ref(read_git_state(repo), branch="new-one").note is None
+
+
+@pytest.mark.parametrize("name", ["bad..name", "two words", "-dash", "end.lock"])
+def test_a_name_git_refuses_is_no_branch(make_repo: MakeRepo, name: str) -> None:
+    state = read_git_state(make_repo({"a": "a"}))
+    with pytest.raises(UsageError) as raised:
+        choose_ref(state, branch=name)
+    assert raised.value.format_message() == f"'{name}' cannot be a git branch name"
+
+
 def test_tag_option_chooses_among_tags(make_repo: MakeRepo) -> None:
     repo = make_repo({"a": "a"}, tag="v1")
     git(repo, "tag", "v2")
