@@ -324,3 +324,19 @@ def test_a_parallel_jobs_own_name_stands_for_the_jobs_it_makes(
         "Error: 'deploy' is a parallel job: name one of the jobs it makes: "
         "'deploy: [aws]', 'deploy: [gcp]'\n"
     )
+
+
+def test_an_uncommitted_include_is_pointed_at(
+    make_repo: MakeRepo, repo_guard: RepoGuard
+) -> None:
+    repo = make_repo({".gitlab-ci.yml": "include: ci/more.yml\na:\n  script: [x]\n"})
+    (repo / "ci").mkdir()
+    (repo / "ci" / "more.yml").write_text("b:\n  script: [y]\n")
+    repo_guard.settle(repo)
+    done = minirunner(repo, "lint")
+    assert done.returncode == 2
+    assert done.stderr == (
+        "Error: .gitlab-ci.yml:1: include: Local file `ci/more.yml` does not exist! "
+        "(it is in the working tree: commit it or pass --worktree)\n"
+    )
+    assert minirunner(repo, "lint", "--worktree").returncode == 0
