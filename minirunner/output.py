@@ -137,7 +137,8 @@ class Console:
 
     def set_name_width(self, names: Sequence[str]) -> None:
         """Pad job prefixes to the longest name that will run; the run starts."""
-        self._width = min(max((len(name) for name in names), default=0), NAME_LIMIT)
+        widest = max((_cells(name[:NAME_LIMIT]) for name in names), default=0)
+        self._width = min(widest, NAME_LIMIT)
         for index, name in enumerate(names):
             self._colours.setdefault(name, JOB_COLOURS[index % len(JOB_COLOURS)])
         if self.progress and self._view is None and names:
@@ -150,7 +151,8 @@ class Console:
         colour = self._colours.setdefault(
             name, JOB_COLOURS[len(self._colours) % len(JOB_COLOURS)]
         )
-        shown = name[:NAME_LIMIT].ljust(self._width)
+        shown = name[:NAME_LIMIT]
+        shown += " " * (self._width - _cells(shown))
         return paint(shown, colour, self.colour) + " | "
 
     def job_log(self, name: str, path: Path, secrets: Sequence[str]) -> JobLog:
@@ -177,6 +179,15 @@ class Console:
             view, self._view = self._view, None
         if view is not None:
             view.stop()
+
+
+def _cells(text: str) -> int:
+    """How many terminal columns text takes (a wide character takes two)."""
+    if text.isascii():
+        return len(text)
+    from rich.cells import cell_len
+
+    return cell_len(text)
 
 
 def silence(stream: TextIO) -> None:

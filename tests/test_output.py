@@ -271,3 +271,10 @@ def test_a_pipeline_held_by_a_blocking_manual_job_is_blocked() -> None:
 )
 def test_control_characters_are_found_in_any_text(text: str, expected: bool) -> None:
     assert has_control_chars(text) is expected
+
+
+def test_wide_characters_in_a_name_keep_the_columns_aligned() -> None:
+    console = Console(stream=Stream(terminal=False), colour=False)
+    console.set_name_width(["🚀 ship", "unit-test"])
+    assert console.prefix("🚀 ship") == "🚀 ship   | "
+    assert console.prefix("unit-test") == "unit-test | "
