@@ -87,9 +87,9 @@ def test_a_bad_value_names_where_it_was_set(make_repo: MakeRepo) -> None:
         "Error: MINIRUNNER_EXECUTOR: 'podman' is not one of 'auto', 'shell', "
         "'docker'.\n"
     )
-    assert from_cli.stderr.endswith(
+    assert from_cli.stderr == (
         "Error: Invalid value for '-j' / '--concurrency': 'many' is not a valid "
-        "integer range.\n"
+        "integer range. (`minirunner run --help` for help)\n"
     )
 
 
