@@ -228,6 +228,50 @@ fetch:
     assert log[-3:] == ["200", "200", "Job succeeded"]
 
 
+def test_a_service_sees_the_jobs_checkout_under_builds(
+    make_repo: MakeRepo, docker_client: docker.DockerClient
+) -> None:
+    require_image(docker_client, PYTHON_IMAGE)
+    config = f"""
+fetch:
+  image: {PYTHON_IMAGE}
+  services:
+    - name: {PYTHON_IMAGE}
+      alias: web
+      command: [python3, -m, http.server, "8080", --directory, /builds]
+      variables:
+        HEALTHCHECK_TCP_PORT: "8080"
+  script:
+    - python3 -c "$FETCH" "http://web:8080${{CI_PROJECT_DIR#/builds}}/marker.txt"
+  variables:
+    FETCH: import sys, urllib.request as u; print(u.urlopen(sys.argv[1]).read())
+"""
+    repo = make_repo({".gitlab-ci.yml": config, "marker.txt": "committed\n"})
+
+    runner = docker_run(repo)
+    result = runner.run(install_signals=False)
+
+    assert statuses(result) == [("fetch", "success")]
+    log = (runner.run_dir / "fetch.log").read_text().splitlines()
+    assert log[-2:] == ["b'committed\\n'", "Job succeeded"]
+
+
+def test_an_image_that_expands_to_nothing_is_the_default_one(
+    make_repo: MakeRepo, docker_client: docker.DockerClient
+) -> None:
+    require_image(docker_client, PYTHON_IMAGE)
+    config = "job:\n  image: $NOT_SET\n  script: [python3 -c 'print(6 * 7)']\n"
+    repo = make_repo({".gitlab-ci.yml": config})
+
+    runner = docker_run(repo)
+    result = runner.run(install_signals=False)
+
+    assert statuses(result) == [("job", "success")]
+    log = (runner.run_dir / "job.log").read_text().splitlines()
+    assert f"Using Docker executor with image {PYTHON_IMAGE} ..." in log
+    assert log[-2:] == ["42", "Job succeeded"]
+
+
 def object_files(repo: Path) -> dict[str, tuple[int, int, bytes]]:
     """Each file of the repository's object store: mode, owner and content."""
     found = {}

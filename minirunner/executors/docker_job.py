@@ -168,9 +168,13 @@ class DockerJob:
         return self._environment(socket)
 
     def _image(self) -> str:
+        """The job's image; the default one when it has none or it expands to
+        nothing, as GitLab Runner takes its configured image then."""
         if self.job.image is None:
             return self.executor.default_image
-        return expand(self.job.image.name, self.request.env)
+        return expand(self.job.image.name, self.request.env) or (
+            self.executor.default_image
+        )
 
     def _environment(self, socket: bool) -> dict[str, str]:
         """The job's variables, less the host paths and TLS settings that mislead."""
@@ -223,6 +227,8 @@ class DockerJob:
                 network=self.network,
                 labels=self.labels,
                 container_name=f"{self.prefix}-service-{index}",
+                # GitLab Runner mounts the builds folder into services too.
+                binds=self._checkout_binds(),
             )
             self.containers.append(started.container)
             self.api.start(started.container)
@@ -244,15 +250,20 @@ class DockerJob:
         if self.network:
             self.api.connect_container_to_network(self.holder, self.network)
 
+    def _checkout_binds(self) -> dict[str, dict[str, str]]:
+        """The checkout at the project's path, when the engine can mount it."""
+        if not self.executor.bind_checkout:
+            return {}
+        checkout = self.request.checkout
+        binds = {str(checkout): {"bind": self.project_dir, "mode": "rw"}}
+        # The objects the checkout borrows, at the path its git expects.
+        for objects in alternate_object_dirs(checkout):
+            binds[str(objects)] = {"bind": str(objects), "mode": "ro"}
+        return binds
+
     def _host_config(self) -> dict[str, Any]:
-        binds = dict(self.binds)
-        if self.executor.bind_checkout:
-            checkout = self.request.checkout
-            binds[str(checkout)] = {"bind": self.project_dir, "mode": "rw"}
-            # The objects the checkout borrows, at the path its git expects.
-            for objects in alternate_object_dirs(checkout):
-                binds[str(objects)] = {"bind": str(objects), "mode": "ro"}
-        elif self.volume:
+        binds = {**self.binds, **self._checkout_binds()}
+        if not self.executor.bind_checkout and self.volume:
             binds[self.volume] = {"bind": self._builds_root(), "mode": "rw"}
         # The output is read back from the logs: a driver that can be read.
         logs = {"type": "json-file"}

@@ -82,10 +82,12 @@ def create_service(
     network: str,
     labels: Mapping[str, str],
     container_name: str,
+    binds: Mapping[str, Mapping[str, str]] | None = None,
 ) -> StartedService:
     """Create (not start) a service's container on `network` under its hostnames.
 
-    It gets the job's variables and its own, as GitLab passes them to services.
+    It gets the job's variables and its own, as GitLab passes them to services,
+    and the `binds` given (the job's checkout).
     """
     service_env = {
         **env,
@@ -103,7 +105,9 @@ def create_service(
         environment=[f"{key}={value}" for key, value in service_env.items()],
         labels=dict(labels),
         name=container_name,
-        host_config=api.create_host_config(network_mode=network),
+        host_config=api.create_host_config(
+            network_mode=network, binds=dict(binds) if binds else None
+        ),
         networking_config=api.create_networking_config({network: endpoint}),
     )
     return StartedService(name, created["Id"], hostnames, service_env)
