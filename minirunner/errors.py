@@ -73,6 +73,29 @@ class ConfigError(MinirunnerError):
         return self
 
 
+class ConfigErrors(ConfigError):
+    """Several mistakes at once: shown as the first, with how many follow;
+    `errors` holds them all, for `minirunner lint` to list."""
+
+    def __init__(self, errors: list[ConfigError]) -> None:
+        self.errors = errors
+        first = errors[0]
+        super().__init__(
+            first.reason,
+            file=first.file,
+            line=first.line,
+            job=first.job,
+            keyword=first.keyword,
+        )
+
+    def _compose(self) -> str:
+        text = super()._compose()
+        more = len(self.errors) - 1
+        if more:
+            text += f" (and {more} more: `minirunner lint` lists them all)"
+        return text
+
+
 class ExpressionError(ConfigError):
     """A ``rules:if`` expression that GitLab's expression language rejects."""
 

@@ -16,7 +16,7 @@ import click
 
 from minirunner import registry_record
 from minirunner.context import Context, Options, load_context
-from minirunner.errors import RegistryError
+from minirunner.errors import ConfigErrors, RegistryError
 from minirunner.gitstate import GitState
 from minirunner.plan import Plan, make_plan
 from minirunner.runs import next_run_id
@@ -180,8 +180,13 @@ def describe_ref(context: Context) -> str:
 
 
 def lint_pipeline(options: Options) -> None:
-    """`minirunner lint`: load and plan; any error surfaces as one line."""
-    context, plan = plan_pipeline(options)
+    """`minirunner lint`: load and plan; each mistake found is one line."""
+    try:
+        context, plan = plan_pipeline(options)
+    except ConfigErrors as found:
+        for error in found.errors[:-1]:
+            click.echo(f"Error: {error.format_message()}", err=True)
+        raise found.errors[-1] from None
     show_notes(context)
     total = len(context.config.jobs)
     click.echo(

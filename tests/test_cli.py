@@ -340,3 +340,27 @@ def test_an_uncommitted_include_is_pointed_at(
         "(it is in the working tree: commit it or pass --worktree)\n"
     )
     assert minirunner(repo, "lint", "--worktree").returncode == 0
+
+
+def test_lint_lists_the_mistakes_of_every_job(make_repo: MakeRepo) -> None:
+    config = (
+        "a:\n  script: [x]\n  stage: [build]\n"
+        "b:\n  script: [x]\n  when: sometimes\n"
+        "c:\n  scirpt: [x]\n"
+        "d:\n  script: [x]\n"
+    )
+    repo = make_repo({".gitlab-ci.yml": config})
+    linted = minirunner(repo, "lint")
+    listed = minirunner(repo, "list")
+    assert (linted.returncode, listed.returncode) == (2, 2)
+    assert linted.stderr.splitlines() == [
+        "Error: .gitlab-ci.yml:3: job 'a': stage: should be a string, not a list",
+        "Error: .gitlab-ci.yml:6: job 'b': when: should be one of: on_success, "
+        "on_failure, always, manual, delayed",
+        "Error: .gitlab-ci.yml:7: job 'c': config should implement the script:, "
+        "run:, or trigger: keyword ('scirpt' looks like 'script')",
+    ]
+    assert listed.stderr == (
+        "Error: .gitlab-ci.yml:3: job 'a': stage: should be a string, not a list "
+        "(and 2 more: `minirunner lint` lists them all)\n"
+    )

@@ -33,7 +33,7 @@ from minirunner.config.values import (
     top_site,
 )
 from minirunner.config.variables import variables
-from minirunner.errors import ConfigError
+from minirunner.errors import ConfigError, ConfigErrors
 
 MAX_JOB_NAME = 255
 
@@ -88,7 +88,10 @@ def _drafts(
     defaults: Defaults,
     warnings: list[str],
 ) -> list[Draft]:
+    """Every job's draft; the mistakes of all the jobs at once, as GitLab's lint
+    lists them."""
     drafts = []
+    errors: list[ConfigError] = []
     shared = SharedRecords()
     for name, raw in data.items():
         if name in kw.RESERVED:
@@ -97,33 +100,51 @@ def _drafts(
             continue
         if isinstance(name, str) and name.startswith("."):
             continue
-        if not isinstance(name, str):
-            written = "null" if name is None else ruby_str(name)
-            site = job_site(ruby_str(name), locs)
-            raise ConfigError(
-                f"a job name should be a string; write it in quotes: '{written}':",
-                file=site.file,
-                line=site.line,
-                job=written,
-            )
-        site = job_site(name, locs)
-        if not is_job(name, raw):
-            raise ConfigError(
-                "config should implement the script:, run:, or trigger: keyword"
-                + _misspelt_script(raw),
-                file=site.file,
-                line=site.line,
-                job=name,
-            )
-        if len(name) > MAX_JOB_NAME:
-            raise ConfigError(
-                f"name is too long (maximum is {MAX_JOB_NAME} characters)",
-                file=site.file,
-                line=site.line,
-                job=name[:40] + "...",
-            )
-        drafts.append(build_job(name, raw, site, defaults, warnings, shared))
+        try:
+            drafts.append(_draft(name, raw, locs, defaults, warnings, shared))
+        except ConfigError as error:
+            errors.append(error)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise ConfigErrors(errors)
     return drafts
+
+
+def _draft(
+    name: Any,
+    raw: Any,
+    locs: Locs,
+    defaults: Defaults,
+    warnings: list[str],
+    shared: SharedRecords,
+) -> Draft:
+    if not isinstance(name, str):
+        written = "null" if name is None else ruby_str(name)
+        site = job_site(ruby_str(name), locs)
+        raise ConfigError(
+            f"a job name should be a string; write it in quotes: '{written}':",
+            file=site.file,
+            line=site.line,
+            job=written,
+        )
+    site = job_site(name, locs)
+    if not is_job(name, raw):
+        raise ConfigError(
+            "config should implement the script:, run:, or trigger: keyword"
+            + _misspelt_script(raw),
+            file=site.file,
+            line=site.line,
+            job=name,
+        )
+    if len(name) > MAX_JOB_NAME:
+        raise ConfigError(
+            f"name is too long (maximum is {MAX_JOB_NAME} characters)",
+            file=site.file,
+            line=site.line,
+            job=name[:40] + "...",
+        )
+    return build_job(name, raw, site, defaults, warnings, shared)
 
 
 def _misspelt_script(raw: Any) -> str:
