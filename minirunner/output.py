@@ -137,7 +137,9 @@ class Console:
 
     def set_name_width(self, names: Sequence[str]) -> None:
         """Pad job prefixes to the longest name that will run; the run starts."""
-        widest = max((_cells(name[:NAME_LIMIT]) for name in names), default=0)
+        widest = max(
+            (_cells(printable(name)[:NAME_LIMIT]) for name in names), default=0
+        )
         self._width = min(widest, NAME_LIMIT)
         for index, name in enumerate(names):
             self._colours.setdefault(name, JOB_COLOURS[index % len(JOB_COLOURS)])
@@ -151,7 +153,7 @@ class Console:
         colour = self._colours.setdefault(
             name, JOB_COLOURS[len(self._colours) % len(JOB_COLOURS)]
         )
-        shown = name[:NAME_LIMIT]
+        shown = printable(name)[:NAME_LIMIT]
         shown += " " * (self._width - _cells(shown))
         return paint(shown, colour, self.colour) + " | "
 
@@ -170,7 +172,7 @@ class Console:
 
     def settled(self, name: str, status: str, reason: str) -> None:
         """A job that ends without running: skipped, manual or canceled."""
-        self.info(f"{name}: {status} ({reason})")
+        self.info(f"{printable(name)}: {status} ({reason})")
         self.job_finished(name, status)
 
     def close(self) -> None:
@@ -179,6 +181,15 @@ class Console:
             view, self._view = self._view, None
         if view is not None:
             view.stop()
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def printable(text: str) -> str:
+    """Text for one line of a terminal: control characters written as escapes
+    (a job name holding a newline stays on its line)."""
+    return _UNPRINTABLE.sub(lambda found: repr(found.group())[1:-1], text)
 
 
 def _cells(text: str) -> int:

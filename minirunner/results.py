@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from minirunner.output import STATUS_COLOURS, Console, is_terminal, paint
+from minirunner.output import STATUS_COLOURS, Console, is_terminal, paint, printable
 
 TAIL_LINES = 10
 LABELS = {"success": "passed"}
@@ -126,7 +126,8 @@ def print_summary(
 def plain_table(result: PipelineResult) -> str:
     """Left-aligned columns: job, stage, status, duration."""
     rows = [("job", "stage", "status", "duration")] + [
-        (job.name, job.stage, job.label, duration(job)) for job in result.jobs
+        (printable(job.name), job.stage, job.label, duration(job))
+        for job in result.jobs
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     return "".join(
@@ -140,6 +141,7 @@ def rich_table(result: PipelineResult, colour: bool) -> str:
     """The same table drawn by rich, with each status in its colour."""
     from rich import box
     from rich.console import Console as RichConsole
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
@@ -149,7 +151,9 @@ def rich_table(result: PipelineResult, colour: bool) -> str:
     table.add_column("duration", justify="right")
     for job in result.jobs:
         style = RICH_STYLES.get(job.label, "")
-        table.add_row(job.name, job.stage, f"[{style}]{job.label}[/]", duration(job))
+        name = escape(printable(job.name))
+        stage = escape(printable(job.stage))
+        table.add_row(name, stage, f"[{style}]{job.label}[/]", duration(job))
     buffer = io.StringIO()
     width = shutil.get_terminal_size((100, 24)).columns
     RichConsole(
@@ -178,7 +182,7 @@ def duration(job: JobResult) -> str:
 
 def failure(job: JobResult, tail_lines: int, colour: bool) -> str:
     """A failed job's reason, the last lines of its log, and where the log is."""
-    title = f"{job.name} failed"
+    title = f"{printable(job.name)} failed"
     if job.allow_failure:
         title += " (allowed to fail)"
     if job.message:

@@ -24,7 +24,7 @@ from minirunner.errors import MinirunnerError, UsageError
 from minirunner.executors import ExecutorSettings, make_executor
 from minirunner.executors.base import Executor, JobOutcome, JobRequest
 from minirunner.interrupts import cancel_on_signals
-from minirunner.output import Console, JobLog
+from minirunner.output import Console, JobLog, printable
 from minirunner.plan import Plan, PlannedJob, inherited_variables
 from minirunner.results import JobResult, PipelineResult, write_report
 from minirunner.runs import FOLDER, project_folder
@@ -412,7 +412,8 @@ class PipelineRun:
                 if name in env
             },
         )
-        log.note(f"Running {planned.name} with the {executor.name} executor in {where}")
+        name = printable(planned.name)
+        log.note(f"Running {name} with the {executor.name} executor in {where}")
         if planned.when == "delayed":
             log.note(
                 f"when: delayed: GitLab would start it {_start_in(planned)} later; "

@@ -159,6 +159,9 @@ def job_rows(plan: Plan, names: Iterable[str] | None = None) -> list[tuple[str, 
 
 def format_table(rows: list[tuple[str, ...]]) -> str:
     """Left-aligned columns, two spaces apart."""
+    from minirunner.output import printable
+
+    rows = [tuple(printable(cell) for cell in row) for row in rows]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join(
         "  ".join(

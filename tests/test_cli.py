@@ -364,3 +364,15 @@ def test_lint_lists_the_mistakes_of_every_job(make_repo: MakeRepo) -> None:
         "Error: .gitlab-ci.yml:3: job 'a': stage: should be a string, not a list "
         "(and 2 more: `minirunner lint` lists them all)\n"
     )
+
+
+def test_a_job_name_with_a_newline_keeps_every_table_on_its_lines(
+    make_repo: MakeRepo,
+) -> None:
+    repo = make_repo({".gitlab-ci.yml": '"two\\nlines":\n  script: [echo hi]\n'})
+    ran = minirunner(repo, "run", "--color", "never")
+    listed = minirunner(repo, "list")
+    assert ran.returncode == 0, ran.stderr
+    assert "two\\nlines | hi" in ran.stdout.splitlines()
+    assert "two\\nlines  test   passed  " in "\n".join(ran.stdout.splitlines())
+    assert listed.stdout.splitlines()[2].startswith("test   two\\nlines  on_success")

@@ -278,3 +278,10 @@ def test_wide_characters_in_a_name_keep_the_columns_aligned() -> None:
     console.set_name_width(["🚀 ship", "unit-test"])
     assert console.prefix("🚀 ship") == "🚀 ship   | "
     assert console.prefix("unit-test") == "unit-test | "
+
+
+def test_a_name_holding_control_characters_stays_on_its_line() -> None:
+    console = Console(stream=Stream(terminal=False), colour=False)
+    console.set_name_width(["a\nb", "c"])
+    assert console.prefix("a\nb") == "a\\nb | "
+    assert console.prefix("c") == "c    | "

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from minirunner.errors import UsageError
+from minirunner.output import printable
 from minirunner.runs import FOLDER, last_run_folder, run_ids
 from minirunner.userconfig import find_root
 
@@ -109,7 +110,8 @@ def show_logs(
     if not names:
         click.echo(f"Run #{folder.name}: {status}")
         rows = [("job", "stage", "status", "log")] + [
-            (job.name, job.stage, job.label, _shown_path(job.log, root)) for job in jobs
+            (printable(job.name), job.stage, job.label, _shown_path(job.log, root))
+            for job in jobs
         ]
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
         for row in rows:
