@@ -1,4 +1,5 @@
-"""Ctrl-C and SIGTERM during a run: cancel first, stop at once the second time."""
+"""Ctrl-C, SIGTERM and a hangup during a run: cancel first, stop at once the
+second time."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from types import FrameType
 from typing import Protocol
 
 from minirunner.output import Console
+
+# A closed terminal or a dropped ssh session (SIGHUP) ends a run as Ctrl-C does.
+HANDLED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Cancellable(Protocol):
@@ -23,7 +27,7 @@ class Cancellable(Protocol):
 
 @contextmanager
 def cancel_on_signals(run: Cancellable, install: bool = True) -> Iterator[None]:
-    """While inside, SIGINT/SIGTERM cancel the run; a second one aborts it.
+    """While inside, SIGINT/SIGTERM/SIGHUP cancel the run; a second one aborts it.
 
     Canceled jobs still get their after_script, as on GitLab; an abort stops
     that too. Handlers are only installed from the main thread.
@@ -33,20 +37,22 @@ def cancel_on_signals(run: Cancellable, install: bool = True) -> Iterator[None]:
         return
 
     def handle(signum: int, frame: FrameType | None) -> None:
+        # After a hangup the terminal is gone: nothing more is said on it.
+        quiet = signum == signal.SIGHUP
         if run.cancel.is_set():
             run.abort.set()
-            run.console.warn("stopping at once; removing what was started")
+            if not quiet:
+                run.console.warn("stopping at once; removing what was started")
             return
         run.interrupted = signum
         run.cancel.set()
-        run.console.warn(
-            "canceling the pipeline (after_script still runs; "
-            "press Ctrl-C again to stop at once)"
-        )
+        if not quiet:
+            run.console.warn(
+                "canceling the pipeline (after_script still runs; "
+                "press Ctrl-C again to stop at once)"
+            )
 
-    previous = {
-        sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    previous = {sig: signal.signal(sig, handle) for sig in HANDLED}
     try:
         yield
     finally:

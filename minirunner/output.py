@@ -115,9 +115,10 @@ class Console:
                     return
                 target.write(text)
                 target.flush()
-            except BrokenPipeError:
-                # A reader such as `| head` left: the run goes on, its logs
-                # are kept, and nothing more is written there.
+            except OSError:
+                # A reader such as `| head` left, or the terminal was closed:
+                # the run goes on, its logs are kept, and nothing more is
+                # written there.
                 self._gone.add(target)
                 silence(target)
 
