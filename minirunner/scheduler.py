@@ -139,10 +139,10 @@ class Scheduler:
             )
             return SKIPPED, f"blocked by the manual job '{blocker}'"
         if node.when == "manual":
-            if not node.play:
-                return MANUAL, "manual job: run it with `minirunner run JOB`"
             if upstream == FAILED:
                 return SKIPPED, "a job it waits for failed"
+            if not node.play:
+                return MANUAL, "manual job: run it with `minirunner run JOB`"
             return "start", ""
         if node.when == "on_failure":
             if upstream == FAILED:

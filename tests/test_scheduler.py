@@ -149,6 +149,21 @@ def test_why_a_job_whose_needs_did_not_run_is_skipped() -> None:
     )
 
 
+def test_a_manual_job_after_a_failure_is_skipped_not_offered() -> None:
+    nodes = [
+        node("build", 0),
+        node("deploy", 1, "manual"),
+        node("review", 1, "manual", allow_failure=True, needs=("build",)),
+    ]
+    scheduler = Scheduler(nodes)
+    scheduler.step()
+    scheduler.finish("build", "failed")
+    assert scheduler.step().settle == (
+        ("deploy", "skipped", "a job it waits for failed"),
+        ("review", "skipped", "a job it waits for failed"),
+    )
+
+
 def test_needs_cycle_is_named() -> None:
     nodes = [node("a", 0, needs=("b",)), node("b", 0, needs=("a",))]
     with pytest.raises(CycleError, match="a -> b -> a"):
