@@ -63,6 +63,16 @@ def test_a_failure_inside_a_pipe_fails_the_job(tmp_path: Path) -> None:
     assert "after" not in lines
 
 
+def test_a_shell_killed_by_a_signal_exits_128_plus_the_signal(tmp_path: Path) -> None:
+    job = Job(name="j", stage="test", script=("kill -9 $$",))
+    outcome, _, _ = run(tmp_path, job)
+    assert (outcome.status, outcome.exit_code, outcome.message) == (
+        "failed",
+        137,
+        "exit code 137",
+    )
+
+
 def test_after_script_runs_in_a_new_shell_with_the_status(tmp_path: Path) -> None:
     job = Job(
         name="j",

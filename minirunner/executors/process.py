@@ -89,7 +89,9 @@ def run_process(
             os.close(read_end)
     if timed_out or canceled:
         return ProcessResult(None, timed_out=timed_out, canceled=canceled)
-    return ProcessResult(process.returncode)
+    code = process.returncode
+    # A shell killed by signal N reports 128 + N, as shells and Docker do.
+    return ProcessResult(128 - code if code < 0 else code)
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:
