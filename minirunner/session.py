@@ -22,8 +22,6 @@ from minirunner.plan import Plan, make_plan
 from minirunner.runs import next_run_id
 from minirunner.varfiles import UserVariables
 
-REGISTRY_HINTS = ("CI_REGISTRY", "docker ")
-
 
 @dataclass(frozen=True)
 class Pipeline:
@@ -232,17 +230,19 @@ def show_config(options: Options) -> None:
 
 
 def needs_registry(plan: Plan, jobs: Iterable[str]) -> bool:
-    """Whether a job's text mentions the registry or docker."""
+    """Whether a job's text mentions the registry or its script runs docker."""
+    from minirunner.executors.script import runs_docker
+
     chosen = set(jobs)
     for planned in plan.jobs:
         if chosen and planned.name not in chosen:
             continue
         job = planned.job
+        scripts = [*job.before_script, *job.script, *job.after_script]
         text = "\n".join(
-            [*job.before_script, *job.script, *job.after_script]
-            + [variable.value for variable in job.variables.values()]
+            scripts + [variable.value for variable in job.variables.values()]
         )
-        if any(hint in text for hint in REGISTRY_HINTS):
+        if "CI_REGISTRY" in text or runs_docker(scripts):
             return True
     return False
 

@@ -7,8 +7,11 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from minirunner.config.model import Job
 from minirunner.executors.base import JobRequest
+from minirunner.executors.script import runs_docker
 from minirunner.executors.shell import ShellExecutor
 
 
@@ -135,3 +138,23 @@ def test_user_ci_variables_do_not_leak_into_jobs(tmp_path: Path) -> None:
     finally:
         del os.environ["CI_COMMIT_BRANCH"]
     assert lines[-1] == "[]"
+
+
+@pytest.mark.parametrize(
+    ("line", "runs"),
+    [
+        ("docker build -t app .", True),
+        ("make && docker push $IMAGE", True),
+        ("TAG=1 docker run --rm app", True),
+        ("id=$(docker ps -q)", True),
+        ("if true; then sudo docker rmi app; fi", True),
+        ("docker-compose up -d", True),
+        ('echo "see https://docs.docker.com/"', False),
+        ("echo built by docker", False),
+        ("cat Dockerfile dockerfiles/a", False),
+    ],
+)
+def test_a_script_runs_docker_only_where_a_shell_would_run_it(
+    line: str, runs: bool
+) -> None:
+    assert runs_docker(["echo start", line]) is runs

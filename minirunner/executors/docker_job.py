@@ -13,7 +13,6 @@ hostnames (`docker`) lead to the engine's host, where the ports that
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import PurePosixPath
@@ -41,6 +40,7 @@ from minirunner.executors.docker_services import (
     wait_for_services,
 )
 from minirunner.executors.process import ProcessResult, job_outcome
+from minirunner.executors.script import runs_docker
 from minirunner.snapshot import alternate_object_dirs
 from minirunner.variables.expand import expand
 
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from minirunner.executors.docker import DockerExecutor
 
 SOCKET_IN_JOB = "/var/run/docker.sock"
-_DOCKER_COMMAND = re.compile(r"\bdocker\b")
 _TLS_VARIABLES = ("DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
 
 
@@ -59,7 +58,7 @@ def uses_docker(job: Job, image: str) -> bool:
     return (
         repository.startswith("docker")
         or "DOCKER_HOST" in job.variables
-        or any(_DOCKER_COMMAND.search(line) for line in scripts)
+        or runs_docker(scripts)
     )
 
 

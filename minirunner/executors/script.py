@@ -9,11 +9,25 @@ job's code. Everything minirunner itself adds quotes its data with shlex.
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Sequence
 
 ECHO_START = "\x1b[32;1m$ "
 ECHO_END = "\x1b[0;m"
+# `docker` (or `docker-compose`) where a shell would run it as a command: at the
+# start of a line or after `;`, `&&`, `|`, `$(`, `then`, `sudo`..., after any
+# `NAME=value` prefixes; not as a word inside text or a URL.
+_DOCKER_COMMAND = re.compile(
+    r"(?:^|[;&|(`{]|\$\(|\b(?:then|do|else|sudo|exec|time|xargs|env|command)\s)"
+    r"\s*(?:[A-Za-z_][A-Za-z0-9_]*=\S*\s+)*docker(?:-compose)?(?=\s|$|[;&|)`])",
+    re.MULTILINE,
+)
+
+
+def runs_docker(commands: Sequence[str]) -> bool:
+    """Whether a script runs the docker CLI (as far as its text shows)."""
+    return any(_DOCKER_COMMAND.search(command) for command in commands)
 
 
 def prologue(shell: str) -> str:
