@@ -9,7 +9,7 @@ import time
 import traceback
 import uuid
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -103,6 +103,7 @@ class PipelineRun:
         self._log_names: set[str] = set()
         self._lock = threading.Lock()
         self.stored: dict[str, artifacts.StoredArtifacts] = {}
+        self._chosen: Sequence[PlannedJob] = ()
         # A template handed in is its giver's to remove.
         self._own_templates = templates is None
         self._templates = templates or GitTemplates(context.root)
@@ -119,6 +120,7 @@ class PipelineRun:
         named = set(self.settings.jobs)
         scheduler = Scheduler(scheduler_nodes(self.plan, chosen, named))
         by_name = {job.name: job for job in chosen}
+        self._chosen = chosen
         results: dict[str, JobResult] = {}
         if not self.display_prefix:
             self.console.set_name_width([job.name for job in chosen])
@@ -436,7 +438,9 @@ class PipelineRun:
     def _artifact_sources(self, planned: PlannedJob) -> list[str]:
         stage_index = {stage: i for i, stage in enumerate(self.plan.config.stages)}
         mine = stage_index[planned.stage]
-        earlier = [job.name for job in self.plan.jobs if stage_index[job.stage] < mine]
+        # The run's jobs, which may hold a job --force added to the plan's.
+        jobs = self._chosen or self.plan.jobs
+        earlier = [job.name for job in jobs if stage_index[job.stage] < mine]
         needs = (
             None
             if planned.needs is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from minirunner.errors import UsageError
 from minirunner.plan import Plan, PlannedJob
@@ -41,12 +42,33 @@ def select_jobs(
             rule_variables={},
             decision=decision,
         )
+    forced = {name for name in names if name in excluded}
+    if forced:
+        candidates = _with_forced_needs(candidates, forced)
     wanted = list(names)
     if with_needs:
         wanted = with_dependencies(plan, candidates, wanted)
     order = {stage: index for index, stage in enumerate(plan.config.stages)}
     chosen = [candidates[name] for name in candidates if name in set(wanted)]
     return sorted(chosen, key=lambda job: order[job.stage])
+
+
+def _with_forced_needs(
+    candidates: dict[str, PlannedJob], forced: set[str]
+) -> dict[str, PlannedJob]:
+    """Optional needs on jobs --force put back into the pipeline hold again:
+    GitLab waits for an optional need whenever that job is in the pipeline."""
+    result = {}
+    for name, planned in candidates.items():
+        extra = tuple(
+            need
+            for need in planned.job.needs or ()
+            if need.optional and need.job in forced
+        )
+        if extra and planned.needs is not None:
+            planned = replace(planned, needs=(*planned.needs, *extra))
+        result[name] = planned
+    return result
 
 
 def with_dependencies(

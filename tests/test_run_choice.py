@@ -116,3 +116,36 @@ def test_a_dry_run_names_the_uncommitted_changes_it_leaves_out(
         "Note: 1 uncommitted change (.gitlab-ci.yml) is not in this run; "
         "--worktree runs the working tree as it is"
     )
+
+
+FORCED = """
+stages: [build, test]
+b:
+  stage: build
+  rules:
+    - if: $NEVER_SET
+  script:
+    - sleep 0.5
+    - mkdir -p out && echo made > out/a.txt && echo X=1 > b.env
+  artifacts:
+    paths: [out/]
+    reports:
+      dotenv: b.env
+t:
+  stage: test
+  script: [cat out/a.txt, echo "t sees X=$X"]
+o:
+  stage: build
+  needs: [{job: b, optional: true}]
+  script: [cat out/a.txt, echo "o sees X=$X"]
+"""
+
+
+def test_a_forced_job_hands_on_what_it_makes_as_any_job(make_repo: MakeRepo) -> None:
+    repo = make_repo({".gitlab-ci.yml": FORCED})
+    done = minirunner(repo, "run", "b", "t", "o", "--force", "--color", "never")
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert "t | t sees X=1" in lines
+    assert "o | o sees X=1" in lines
+    assert lines.index("b | Job succeeded") < lines.index("o | made")
