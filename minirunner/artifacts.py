@@ -23,7 +23,9 @@ from minirunner.files import (
     select,
 )
 
-DOTENV_LINE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
+DOTENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+DOTENV_MAX_BYTES = 5 * 1024
+DOTENV_MAX_VARIABLES = 20
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ def store(
     report_paths = [path for files in artifacts.reports.values() for path in files]
     reports = select(checkout, _usable(checkout, report_paths, emit))
     count = copy_files(checkout, [*paths, *reports], folder)
-    dotenv = read_dotenv(checkout, artifacts.reports.get("dotenv", ()))
+    dotenv = read_dotenv(checkout, artifacts.reports.get("dotenv", ()), emit)
     files = "1 artifact file" if count == 1 else f"{count} artifact files"
     emit(f"Uploaded {files} to {folder}")
     return StoredArtifacts(job.name, folder, count, dotenv)
@@ -87,20 +89,56 @@ def _usable(
     return usable
 
 
-def read_dotenv(checkout: Path, names: Sequence[str]) -> dict[str, str]:
-    """Variables from `artifacts:reports:dotenv` files (KEY=VALUE lines)."""
+def read_dotenv(
+    checkout: Path, names: Sequence[str], emit: Callable[[str], None]
+) -> dict[str, str]:
+    """Variables from `artifacts:reports:dotenv` files, read as GitLab's
+    ParseDotenvArtifactService reads them: `KEY=value` on every line, both sides
+    stripped, quotes kept; a file GitLab would refuse gives no variables."""
     values: dict[str, str] = {}
     for name in names:
         path = checkout / name
         if not path.is_file() or not inside(checkout, path):
             continue
-        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-            found = DOTENV_LINE.match(line)
-            if found and "\0" not in line:
-                key, value = found.groups()
-                if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-                    value = value[1:-1]
-                values[key] = value
+        data = path.read_bytes()
+        if len(data) > DOTENV_MAX_BYTES:
+            emit(
+                f"WARNING: {name}: GitLab refuses a dotenv report over 5 KB, "
+                "so no job gets its variables"
+            )
+            continue
+        try:
+            found = _dotenv_values(data.decode("utf-8", errors="replace"))
+        except ValueError as error:
+            emit(
+                f"WARNING: {name}:{error}: GitLab refuses this dotenv report, "
+                "so no job gets its variables"
+            )
+            continue
+        if len(found) > DOTENV_MAX_VARIABLES:
+            emit(
+                f"WARNING: {name}: {len(found)} variables; GitLab takes at most "
+                f"{DOTENV_MAX_VARIABLES} unless its instance allows more"
+            )
+        values.update(found)
+    return values
+
+
+def _dotenv_values(text: str) -> dict[str, str]:
+    """The file's variables; ValueError "LINE: reason" for a line GitLab refuses."""
+    values: dict[str, str] = {}
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # what follows the file's last newline
+    for number, line in enumerate(lines, 1):
+        key, sep, value = line.partition("=")
+        if not sep:
+            raise ValueError(f"{number}: Invalid Format (a line without `=`)")
+        key = key.strip()
+        if not DOTENV_KEY.fullmatch(key):
+            raise ValueError(f"{number}: Invalid Key '{key}'")
+        if "\0" not in value:
+            values[key] = value.strip()
     return values
 
 

@@ -162,3 +162,30 @@ def test_artifacts_that_cannot_be_copied_out_leave_the_result_alone(
         f"'/proc/no-such-folder'; the artifacts stay in {stored}\n"
     )
     assert "Pipeline #1 passed" in done.stdout
+
+
+DOTENV_USE = """
+stages: [make, use]
+make:
+  stage: make
+  script: [printf "$REPORT" > build.env]
+  artifacts:
+    reports:
+      dotenv: build.env
+use:
+  stage: use
+  script: ['echo "A=[$A] Q=[$Q]"']
+"""
+
+
+def test_a_dotenv_report_is_read_as_gitlab_reads_it(make_repo: MakeRepo) -> None:
+    repo = make_repo({".gitlab-ci.yml": DOTENV_USE})
+    kept = minirunner(repo, "run", "-v", 'REPORT=A = spaced \\nQ="kept"\\n')
+    refused = minirunner(repo, "run", "-v", "REPORT=A=1\\n\\nQ=2\\n")
+    assert (kept.returncode, refused.returncode) == (0, 0)
+    assert 'use  | A=[spaced] Q=["kept"]' in kept.stdout
+    assert (
+        "make | WARNING: build.env:2: Invalid Format (a line without `=`): GitLab "
+        "refuses this dotenv report, so no job gets its variables"
+    ) in refused.stdout
+    assert "use  | A=[] Q=[]" in refused.stdout
