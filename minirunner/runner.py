@@ -394,6 +394,13 @@ class PipelineRun:
             shared=executor.checkout_on_host,
             templates=self._templates,
         )
+        name = printable(planned.name)
+        log.note(f"Running {name} with the {executor.name} executor in {where}")
+        if planned.when == "delayed":
+            log.note(
+                f"when: delayed: GitLab would start it {_start_in(planned)} later; "
+                "minirunner starts it at once"
+            )
         with self._lock:
             artifacts.restore(sources, self.stored, checkout)
         cache_root = project_folder(self.context.root) / "cache"
@@ -414,13 +421,6 @@ class PipelineRun:
                 if name in env
             },
         )
-        name = printable(planned.name)
-        log.note(f"Running {name} with the {executor.name} executor in {where}")
-        if planned.when == "delayed":
-            log.note(
-                f"when: delayed: GitLab would start it {_start_in(planned)} later; "
-                "minirunner starts it at once"
-            )
         outcome = executor.run(request)
         cache.save(job.cache, cache_root, checkout, env, outcome.status, log.note)
         kept = artifacts.store(

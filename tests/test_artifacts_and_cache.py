@@ -93,7 +93,9 @@ def test_cache_persists_across_runs(make_repo: MakeRepo) -> None:
     second = minirunner(repo, "run")
     assert "runs before=[0]" in first.stdout, first.stdout
     assert "runs before=[1]" in second.stdout, second.stdout
-    assert "Restored cache 'deps-main'" in second.stdout
+    lines = second.stdout.splitlines()
+    running = next(i for i, line in enumerate(lines) if "| Running job" in line)
+    assert lines[running + 1] == "job | Restored cache 'deps-main'"
 
 
 def test_artifact_paths_outside_the_project_are_refused(
