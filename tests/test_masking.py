@@ -243,3 +243,22 @@ def test_which_values_gitlab_can_mask(
     value: str, raw: bool, reason: str | None
 ) -> None:
     assert unmaskable_reason(value, raw=raw) == reason
+
+
+def test_a_masked_file_variable_shows_its_size_and_its_path(
+    make_repo: MakeRepo,
+) -> None:
+    repo = make_repo(
+        {".gitlab-ci.yml": "job:\n  script: ['cat $KEYFILE; echo', echo $KEYFILE]\n"}
+    )
+    (repo / ".minirunner").mkdir()
+    (repo / ".minirunner" / "variables.yml").write_text(
+        f"KEYFILE: {{value: {json.dumps(SECRET)}, masked: true, type: file}}\n"
+    )
+    values = json.loads(minirunner(repo, "vars", "job", "--json").stdout)
+    ran = minirunner(repo, "run", "--color", "never")
+    assert values["KEYFILE"] == f"<file: {len(SECRET)} bytes>"
+    lines = ran.stdout.splitlines()
+    assert "job | [MASKED]" in lines
+    assert any(line.endswith("/KEYFILE") for line in lines)
+    assert_no_secret(ran.stdout)

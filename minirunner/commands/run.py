@@ -287,7 +287,9 @@ def masked_values(user: UserVariables, env: Mapping[str, str]) -> list[str]:
     """The values to hide in what a command prints about a job."""
     from minirunner.runner import MASKED_PREDEFINED
 
-    names = set(user.masked) | set(MASKED_PREDEFINED)
+    # A file variable's value in a job is the file's path; its content is
+    # among the secrets.
+    names = (set(user.masked) - set(user.files)) | set(MASKED_PREDEFINED)
     return [env[name] for name in names if env.get(name)] + user.secrets()
 
 
