@@ -17,7 +17,8 @@ from conftest import MakeRepo, git
 from docker_support import PYTHON_IMAGE, require_image
 from repo_guard import guard_make_repo
 
-from minirunner.executors.docker import RUN_LABEL
+from minirunner.executors.docker import RUN_LABEL, DockerExecutor
+from minirunner.output import Console
 
 # Every repository a test here makes must come out of it unchanged.
 make_repo = guard_make_repo()
@@ -202,4 +203,23 @@ def test_a_second_ctrl_c_stops_at_once_and_still_removes_all(
 
     assert process.returncode == 130, stdout + stderr
     assert "Traceback" not in stderr
+    assert labelled(docker_client, run) == set()
+
+
+def test_what_a_killed_run_left_is_removed_by_the_next_run(
+    make_repo: MakeRepo, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    require_image(docker_client, PYTHON_IMAGE)
+    repo = make_repo({".gitlab-ci.yml": PIPELINE})
+    process = start_run(repo, tmp_path)
+    with ended(process):
+        wait_for_line(process, "| $ sleep 30")
+        run = run_of_job(docker_client, "interrupted")
+        process.kill()
+        process.communicate()
+    left = labelled(docker_client, run)
+    assert f"container minirunner-{run}-1-interrupted-build" in left
+
+    DockerExecutor(Console(), client=docker_client).close()
+
     assert labelled(docker_client, run) == set()

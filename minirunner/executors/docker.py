@@ -27,6 +27,7 @@ from minirunner.engine import connect, ensure_image
 from minirunner.executors.base import JobOutcome, JobRequest
 from minirunner.executors.docker_job import DockerJob
 from minirunner.executors.docker_netns import NetnsPool
+from minirunner.executors.docker_sweep import OWNER_LABEL, owner, sweep_abandoned
 from minirunner.output import Console
 from minirunner.variables.slug import slugify
 
@@ -79,7 +80,13 @@ class DockerExecutor:
         self.pull_policy = tuple(pull_policy)
         self.run_id = run_id or uuid.uuid4().hex[:12]
         self.labels = {RUN_LABEL: self.run_id}
+        if not keep:
+            # What --keep leaves is the user's to look at: no later run sweeps it.
+            self.labels[OWNER_LABEL] = owner()
         self.local = self.api.base_url == _LOCAL_BASE_URL and sys.platform == "linux"
+        if self.local:
+            for swept in sweep_abandoned(self.api, RUN_LABEL):
+                console.debug(f"removed what the killed run {swept} left in Docker")
         if bind_checkout is None:
             bind_checkout = self.local and os.geteuid() == 0
         self.bind_checkout = bind_checkout
