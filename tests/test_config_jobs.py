@@ -419,6 +419,11 @@ def test_only_left_out_stays_unset(tmp_path: Path) -> None:
             "2: job 'job': resource_group: should be a string, not a list",
         ),
         ("stage: [build]", "2: job 'job': stage: should be a string, not a list"),
+        (
+            "image: {name: 3}",
+            "2: job 'job': image:name: should be a string, not a number",
+        ),
+        ("image: {name: ''}", "2: job 'job': image:name: can't be blank"),
         ("parallel: 0", "2: job 'job': parallel: should be between 1 and 200"),
         (
             "parallel: {matrix: {A: [1]}}",

@@ -52,9 +52,7 @@ def image(site: Site, path: str, raw: Any) -> Image | None:
         )
     check_keys(site, path, raw, kw.IMAGE_KEYS)
     executor_options(site, path, raw)
-    name = raw.get("name")
-    if not isinstance(name, str) or not name:
-        raise site.error(f"{path}:name", "can't be blank")
+    name = _image_name(site, f"{path}:name", raw.get("name"))
     entrypoint = raw.get("entrypoint")
     docker = raw.get("docker")
     user = None
@@ -87,9 +85,7 @@ def services(site: Site, path: str, raw: Any) -> tuple[Service, ...]:
             raise site.error(where, "config should be a hash or a string")
         check_keys(site, where, item, kw.SERVICE_KEYS)
         executor_options(site, where, item)
-        name = item.get("name")
-        if not isinstance(name, str) or not name:
-            raise site.error(f"{where}:name", "can't be blank")
+        name = _image_name(site, f"{where}:name", item.get("name"))
         alias = optional_string(site, f"{where}:alias", item.get("alias"))
         entrypoint = item.get("entrypoint")
         command = item.get("command")
@@ -295,3 +291,12 @@ def retry(site: Site, path: str, raw: Any) -> Retry:
         when=whens,
         exit_codes=() if codes is None else integers(site, f"{path}:exit_codes", codes),
     )
+
+
+def _image_name(site: Site, path: str, name: Any) -> str:
+    """An image's or service's `name:`, present and a string."""
+    if name is None or name == "":
+        raise site.error(path, "can't be blank")
+    if not isinstance(name, str):
+        raise site.error(path, f"should be a string, not {type_name(name)}")
+    return name
