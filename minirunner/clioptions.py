@@ -196,7 +196,19 @@ def make_options(**kwargs: Any) -> Any:
         variables=parse_assignments(kwargs["variables"]),
         worktree=kwargs["worktree"],
         config_file=kwargs["config_file"],
+        config_file_from=_chosen_elsewhere("config_file", "file"),
     )
+
+
+def _chosen_elsewhere(name: str, option: str) -> str | None:
+    """`.minirunner.toml` or MINIRUNNER_* when they set the option `name`."""
+    ctx = click.get_current_context(silent=True)
+    source = ctx.get_parameter_source(name) if ctx else None
+    if source is click.core.ParameterSource.DEFAULT_MAP:
+        return ".minirunner.toml"
+    if source is click.core.ParameterSource.ENVIRONMENT:
+        return envvar(option)
+    return None
 
 
 def pipeline_kwargs(kwargs: dict[str, Any]) -> dict[str, Any]:

@@ -43,6 +43,8 @@ class Options:
     variables: Mapping[str, str] = field(default_factory=dict)
     worktree: bool = False
     config_file: str = ".gitlab-ci.yml"
+    # Where config_file was chosen when not on the command line, for messages.
+    config_file_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ def load_context(
             where = f"the commit {state.head.sha[:8]}"
             if on_disk.is_file():
                 where += " (it is in the working tree: commit it or pass --worktree)"
+        if options.config_file_from:
+            where += f" (the file named by {options.config_file_from})"
         raise ConfigError(f"no {options.config_file} in {where}")
     notes: list[str] = []
     if not options.worktree and on_disk.is_file():

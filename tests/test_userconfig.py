@@ -93,6 +93,21 @@ def test_a_bad_value_names_where_it_was_set(make_repo: MakeRepo) -> None:
     )
 
 
+def test_a_missing_file_names_the_setting_that_chose_it(make_repo: MakeRepo) -> None:
+    repo = committed(make_repo, '[minirunner]\nfile = "ci/other.yml"\n')
+    from_file = minirunner(repo, "list")
+    from_env = minirunner(repo, "list", env={"MINIRUNNER_FILE": "ci/env.yml"})
+    sha = from_file.stderr.split("commit ")[1][:8]
+    assert from_file.stderr == (
+        f"Error: no ci/other.yml in the commit {sha} (the file named by "
+        ".minirunner.toml)\n"
+    )
+    assert from_env.stderr == (
+        f"Error: no ci/env.yml in the commit {sha} (the file named by "
+        "MINIRUNNER_FILE)\n"
+    )
+
+
 def test_settings_a_command_has_no_option_for_are_ignored(make_repo: MakeRepo) -> None:
     repo = committed(make_repo, '[minirunner]\nexecutor = "shell"\n')
     done = minirunner(repo, "list")
