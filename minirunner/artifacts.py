@@ -14,14 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minirunner.config.model import Artifacts, Job
-from minirunner.files import (
-    OutsideProject,
-    copy_files,
-    copy_tree,
-    expand_pattern,
-    inside,
-    select,
-)
+from minirunner.files import OutsideProject, copy_files, copy_tree, inside, select
 
 DOTENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DOTENV_MAX_BYTES = 5 * 1024
@@ -56,37 +49,27 @@ def store(
     artifacts = job.artifacts
     if artifacts is None or not wanted(artifacts, status):
         return None
+
+    def left_out(pattern: str, error: OutsideProject | None) -> None:
+        if error is None:
+            emit(f"WARNING: {pattern}: no matching files")
+        else:
+            emit(f"WARNING: artifacts: {error}; it is left out")
+
     paths = select(
         checkout,
-        _usable(checkout, artifacts.paths, emit),
+        artifacts.paths,
         exclude=artifacts.exclude,
         untracked=artifacts.untracked,
+        left_out=left_out,
     )
     report_paths = [path for files in artifacts.reports.values() for path in files]
-    reports = select(checkout, _usable(checkout, report_paths, emit))
+    reports = select(checkout, report_paths, left_out=left_out)
     count = copy_files(checkout, [*paths, *reports], folder)
     dotenv = read_dotenv(checkout, artifacts.reports.get("dotenv", ()), emit)
     files = "1 artifact file" if count == 1 else f"{count} artifact files"
     emit(f"Uploaded {files} to {folder}")
     return StoredArtifacts(job.name, folder, count, dotenv)
-
-
-def _usable(
-    checkout: Path, patterns: Sequence[str], emit: Callable[[str], None]
-) -> list[str]:
-    """The patterns that stay in the project and match; a warning for each other."""
-    usable = []
-    for pattern in patterns:
-        try:
-            found = expand_pattern(checkout, pattern)
-        except OutsideProject as error:
-            emit(f"WARNING: artifacts: {error}; it is left out")
-            continue
-        if found:
-            usable.append(pattern)
-        else:
-            emit(f"WARNING: {pattern}: no matching files")
-    return usable
 
 
 def read_dotenv(

@@ -13,7 +13,7 @@ from minirunner.errors import ConfigError, GitError, UsageError
 from minirunner.gitstate import GitState
 from minirunner.pipeline_ref import PipelineRef, choose_ref
 from minirunner.rules.decide import RuleInputs
-from minirunner.sourcetree import DirectoryTree, SourceTree
+from minirunner.sourcetree import ONLY_IN_WORKTREE, DirectoryTree, SourceTree
 from minirunner.variables.predefined import pipeline_variables
 
 ZERO_SHA = "0" * 40
@@ -128,7 +128,7 @@ def load_context(
         else:
             where = f"the commit {state.head.sha[:8]}"
             if on_disk.is_file():
-                where += " (it is in the working tree: commit it or pass --worktree)"
+                where += f" ({ONLY_IN_WORKTREE})"
         if options.config_file_from:
             where += f" (the file named by {options.config_file_from})"
         raise ConfigError(f"no {options.config_file} in {where}")

@@ -6,7 +6,7 @@ import glob
 import os
 import shutil
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePosixPath
 
 from minirunner.rules.globs import match
@@ -68,11 +68,26 @@ def select(
     *,
     exclude: Sequence[str] = (),
     untracked: bool = False,
+    left_out: Callable[[str, OutsideProject | None], None] | None = None,
 ) -> list[str]:
-    """Relative paths of the files to keep, in a stable order, without duplicates."""
+    """Relative paths of the files to keep, in a stable order, without duplicates.
+
+    A pattern leading out of the project raises OutsideProject; with `left_out`,
+    it is skipped instead, and it and each pattern matching nothing are reported
+    there (with the error, or None).
+    """
     chosen: dict[str, None] = {}
     for pattern in patterns:
-        for path in expand_pattern(root, pattern):
+        try:
+            found = expand_pattern(root, pattern)
+        except OutsideProject as error:
+            if left_out is None:
+                raise
+            left_out(pattern, error)
+            continue
+        if not found and left_out is not None:
+            left_out(pattern, None)
+        for path in found:
             chosen[path] = None
     if untracked:
         for path in untracked_files(root):

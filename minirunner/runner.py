@@ -439,8 +439,7 @@ class PipelineRun:
         stage_index = {stage: i for i, stage in enumerate(self.plan.config.stages)}
         mine = stage_index[planned.stage]
         # The run's jobs, which may hold a job --force added to the plan's.
-        jobs = self._chosen or self.plan.jobs
-        earlier = [job.name for job in jobs if stage_index[job.stage] < mine]
+        earlier = [job.name for job in self._chosen if stage_index[job.stage] < mine]
         needs = (
             None
             if planned.needs is None

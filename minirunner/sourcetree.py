@@ -8,6 +8,9 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Protocol
 
+# Said of a file a commit lacks but the working tree has.
+ONLY_IN_WORKTREE = "it is in the working tree: commit it or pass --worktree"
+
 
 class SourceTree(Protocol):
     """Read-only view of the project's files, paths relative and `/`-separated."""

@@ -169,11 +169,8 @@ class GitTemplates:
 
 
 @contextmanager
-def git_templates(root: Path | None) -> Iterator[GitTemplates | None]:
-    """A template being cloned from `root` for the block's length (None: none)."""
-    if root is None:
-        yield None
-        return
+def git_templates(root: Path) -> Iterator[GitTemplates]:
+    """A template being cloned from `root` for the block's length."""
     templates = GitTemplates(root)
     templates.start()
     try:

@@ -102,7 +102,7 @@ def _run(
     choice: RunChoice,
     console: Console,
     changes: UncommittedChanges,
-    templates: GitTemplates | None,
+    templates: GitTemplates,
 ) -> int:
     """Plan the pipeline with the registry it needs, then execute it."""
     # A registry that is up already is in the plan from the start (as GitLab's
@@ -294,9 +294,8 @@ def masked_values(user: UserVariables, env: Mapping[str, str]) -> list[str]:
 
 
 def check_writable_folder(path: Path, option: str) -> None:
-    """Refuse, before anything runs, a folder that cannot be made or written."""
-    if path.exists() and not path.is_dir():
-        raise UsageError(f"{option}: {path} is not a folder")
+    """Refuse, before anything runs, a folder that cannot be made or written
+    (click has refused a file already)."""
     existing = next(
         folder for folder in (path, *path.resolve().parents) if folder.exists()
     )

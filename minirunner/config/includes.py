@@ -25,7 +25,7 @@ from minirunner.config.offline import Offline, Source
 from minirunner.config.values import Site, check_keys, type_name
 from minirunner.config.yamlfile import Document, parse_document
 from minirunner.errors import ConfigError
-from minirunner.sourcetree import GitTree, SourceTree
+from minirunner.sourcetree import ONLY_IN_WORKTREE, GitTree, SourceTree
 
 MAX_INCLUDES = 150
 KINDS = ("local", "project", "remote", "template", "artifact", "component")
@@ -265,9 +265,9 @@ class _Includes:
         self.check_extension(location, path, site)
         if not self.tree.is_file(location):
             message = f"Local file `{location}` does not exist!"
-            on_disk = self.tree_root is not None and (self.tree_root / location)
-            if isinstance(self.tree, GitTree) and on_disk and on_disk.is_file():
-                message += " (it is in the working tree: commit it or pass --worktree)"
+            root = self.tree_root
+            if isinstance(self.tree, GitTree) and root and (root / location).is_file():
+                message += f" ({ONLY_IN_WORKTREE})"
             raise site.error(path, message)
         tree = self.tree
         return Source(location, ("local", location), lambda: tree.read_bytes(location))
