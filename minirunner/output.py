@@ -33,6 +33,7 @@ STATUS_COLOURS = {
     "blocked": 33,
     "skipped": 90,
     "manual": 90,
+    "created": 90,
     "canceled": 35,
 }
 NAME_LIMIT = 40
@@ -172,7 +173,7 @@ class Console:
             self._view.finished(name, status)
 
     def settled(self, name: str, status: str, reason: str) -> None:
-        """A job that ends without running: skipped, manual or canceled."""
+        """A job that ends without running: skipped, manual, created or canceled."""
         self.info(f"{printable(name)}: {status} ({reason})")
         self.job_finished(name, status)
 

@@ -15,7 +15,15 @@ from minirunner.output import STATUS_COLOURS, Console, is_terminal, paint, print
 TAIL_LINES = 10
 LABELS = {"success": "passed"}
 # The order the totals line lists them in.
-LABEL_ORDER = ("passed", "failed", "allowed to fail", "skipped", "manual", "canceled")
+LABEL_ORDER = (
+    "passed",
+    "failed",
+    "allowed to fail",
+    "skipped",
+    "manual",
+    "created",
+    "canceled",
+)
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class JobResult:
     @property
     def label(self) -> str:
         """The status as the summary shows it: passed, failed, allowed to fail,
-        skipped, manual or canceled."""
+        skipped, manual, created (waiting for a manual job) or canceled."""
         if self.status == "failed" and self.allow_failure:
             return "allowed to fail"
         return LABELS.get(self.status, self.status)
@@ -171,6 +179,7 @@ RICH_STYLES = {
     "allowed to fail": "yellow",
     "skipped": "dim",
     "manual": "dim",
+    "created": "dim",
     "canceled": "magenta",
 }
 

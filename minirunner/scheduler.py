@@ -11,6 +11,10 @@ to fail and blocks what waits for it when it is not. A job with `needs` is
 skipped, unless it is `when: always`, when one of them did not run at all: it
 was skipped, or it is a manual job allowed to fail that was not played
 (`Ci::ProcessBuildService` and the DAG case of `Gitlab::Ci::Status::Composite`).
+A job that waits for a blocking manual job, even beside a failure, or for a job
+still `created`, is never processed: it stays `created`, whatever its `when`
+(`Ci::PipelineProcessing::AtomicProcessingService` processes a job only once
+what it waits for is complete).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ FAILED = "failed"
 SKIPPED = "skipped"
 MANUAL = "manual"
 CANCELED = "canceled"
-FINISHED = frozenset({SUCCESS, FAILED, SKIPPED, MANUAL, CANCELED})
+CREATED = "created"
+BLOCKED = "blocked"
 
 
 @dataclass(frozen=True)
@@ -131,13 +136,8 @@ class Scheduler:
         upstream = combined_status(
             (status[dep], self._allowed[dep]) for dep in waits_for
         )
-        if upstream == "blocked":
-            blocker = next(
-                dep
-                for dep in waits_for
-                if status[dep] == MANUAL and not self._allowed[dep]
-            )
-            return SKIPPED, f"blocked by the manual job '{blocker}'"
+        if upstream == BLOCKED:
+            return CREATED, self._waiting_reason(waits_for, status)
         if node.when == "manual":
             if upstream == FAILED:
                 return SKIPPED, "a job it waits for failed"
@@ -154,6 +154,15 @@ class Scheduler:
             return SKIPPED, "a job it waits for failed"
         return "start", ""
 
+    def _waiting_reason(self, waits_for: Sequence[str], status: dict[str, str]) -> str:
+        """Names the blocking manual job at the end of the chain of waiting jobs."""
+        while True:
+            for dep in waits_for:
+                if status[dep] == MANUAL and not self._allowed[dep]:
+                    return f"waits for the manual job '{dep}'"
+            waiting = next(dep for dep in waits_for if status[dep] == CREATED)
+            waits_for = self._waits_for[waiting]
+
     def _not_run(self, needs: Sequence[str], status: dict[str, str]) -> str | None:
         """Why a job with `needs` is skipped: one of them did not run at all."""
         for dep in needs:
@@ -168,15 +177,16 @@ def combined_status(results: Iterable[tuple[str, bool]]) -> str:
     """GitLab's composite status of what a job waits for.
 
     Each result is (status, allow_failure); the answer is `success`, `failed` or
-    `blocked` (a manual job that is not allowed to fail and was not played).
+    `blocked`: a manual job that is not allowed to fail and was not played, or a
+    job still `created`, holds what waits for it even when another one failed.
     """
-    blocked = False
+    failed = False
     for status, allow_failure in results:
+        if status == CREATED or (status == MANUAL and not allow_failure):
+            return BLOCKED
         if status in (FAILED, CANCELED) and not allow_failure:
-            return FAILED
-        if status == MANUAL and not allow_failure:
-            blocked = True
-    return "blocked" if blocked else SUCCESS
+            failed = True
+    return FAILED if failed else SUCCESS
 
 
 def find_cycle(waits_for: dict[str, tuple[str, ...]]) -> None:

@@ -149,3 +149,40 @@ def test_a_forced_job_hands_on_what_it_makes_as_any_job(make_repo: MakeRepo) -> 
     assert "t | t sees X=1" in lines
     assert "o | o sees X=1" in lines
     assert lines.index("b | Job succeeded") < lines.index("o | made")
+
+
+def test_what_waits_for_an_unplayed_blocking_manual_job_stays_created(
+    make_repo: MakeRepo,
+) -> None:
+    gated = """
+stages: [build, approve, release]
+build:
+  stage: build
+  script: [echo built]
+approval:
+  stage: approve
+  rules:
+    - if: $CI_COMMIT_BRANCH
+      when: manual
+  script: [echo approved]
+release:
+  stage: release
+  script: [echo released]
+notify:
+  stage: release
+  when: always
+  script: [echo notified]
+"""
+    repo = make_repo({".gitlab-ci.yml": gated})
+    done = minirunner(repo, "run", "--color", "never")
+    assert done.returncode == 0, done.stderr
+    assert ran(done.stdout) == [
+        ("build", "passed"),
+        ("approval", "manual"),
+        ("release", "created"),
+        ("notify", "created"),
+    ]
+    assert "release: created (waits for the manual job 'approval')" in done.stdout
+    assert "notified" not in done.stdout
+    assert "Pipeline #1 blocked in" in done.stdout
+    assert ": 1 passed, 1 manual, 2 created (commit " in done.stdout

@@ -104,7 +104,30 @@ def test_manual_jobs_wait_and_blocking_ones_block() -> None:
         node("deploy", 2),
     ]
     _, final = drive(nodes, {})
-    assert final == {"optional": "manual", "gate": "manual", "deploy": "skipped"}
+    assert final == {"optional": "manual", "gate": "manual", "deploy": "created"}
+
+
+def test_what_waits_for_a_blocking_manual_job_stays_created_whatever_its_when() -> None:
+    nodes = [
+        node("build", 0),
+        node("approve", 0, "manual"),
+        node("release", 1),
+        node("report", 1, "always"),
+        node("rescue", 1, "on_failure"),
+        node("announce", 2, needs=("release",)),
+        node("unrelated", 2, needs=("build",)),
+    ]
+    scheduler = Scheduler(nodes)
+    assert scheduler.step().start == ("build",)
+    scheduler.finish("build", "failed")
+    assert scheduler.step().settle == (
+        ("release", "created", "waits for the manual job 'approve'"),
+        ("report", "created", "waits for the manual job 'approve'"),
+        ("rescue", "created", "waits for the manual job 'approve'"),
+        ("announce", "created", "waits for the manual job 'approve'"),
+        ("unrelated", "skipped", "a job it waits for failed"),
+    )
+    assert scheduler.done
 
 
 def test_a_played_manual_job_runs() -> None:
@@ -180,6 +203,8 @@ def test_needs_cycle_is_named() -> None:
         ([("canceled", False)], "failed"),
         ([("manual", True)], "success"),
         ([("manual", False)], "blocked"),
+        ([("failed", False), ("manual", False)], "blocked"),
+        ([("created", False), ("failed", False)], "blocked"),
     ],
 )
 def test_combined_status(results: list[tuple[str, bool]], expected: str) -> None:
