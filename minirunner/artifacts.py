@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from minirunner.config.model import Artifacts, Job
-from minirunner.files import OutsideProject, copy_files, copy_tree, inside, select
+from minirunner.files import (
+    OutsideProject,
+    copy_files,
+    copy_tree,
+    inside,
+    job_patterns,
+    select,
+)
 
 DOTENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 DOTENV_MAX_BYTES = 5 * 1024
@@ -43,9 +50,17 @@ def wanted(artifacts: Artifacts | None, status: str) -> bool:
 
 
 def store(
-    job: Job, checkout: Path, folder: Path, status: str, emit: Callable[[str], None]
+    job: Job,
+    checkout: Path,
+    folder: Path,
+    status: str,
+    env: Mapping[str, str],
+    emit: Callable[[str], None],
 ) -> StoredArtifacts | None:
-    """Copy a job's artifacts out of its checkout; None when it has none to keep."""
+    """Copy a job's artifacts out of its checkout; None when it has none to keep.
+
+    Paths, exclusions and reports are expanded with the job's variables.
+    """
     artifacts = job.artifacts
     if artifacts is None or not wanted(artifacts, status):
         return None
@@ -58,15 +73,16 @@ def store(
 
     paths = select(
         checkout,
-        artifacts.paths,
-        exclude=artifacts.exclude,
+        job_patterns(artifacts.paths, env),
+        exclude=job_patterns(artifacts.exclude, env),
         untracked=artifacts.untracked,
         left_out=left_out,
     )
     report_paths = [path for files in artifacts.reports.values() for path in files]
-    reports = select(checkout, report_paths, left_out=left_out)
+    reports = select(checkout, job_patterns(report_paths, env), left_out=left_out)
     count = copy_files(checkout, [*paths, *reports], folder)
-    dotenv = read_dotenv(checkout, artifacts.reports.get("dotenv", ()), emit)
+    dotenv_paths = job_patterns(artifacts.reports.get("dotenv", ()), env)
+    dotenv = read_dotenv(checkout, dotenv_paths, emit)
     files = "1 artifact file" if count == 1 else f"{count} artifact files"
     emit(f"Uploaded {files} to {folder}")
     return StoredArtifacts(job.name, folder, count, dotenv)

@@ -15,7 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from minirunner.config.model import Cache
-from minirunner.files import OutsideProject, copy_files, copy_tree, inside, select
+from minirunner.files import (
+    OutsideProject,
+    copy_files,
+    copy_tree,
+    inside,
+    job_patterns,
+    select,
+)
 from minirunner.variables.expand import expand
 from minirunner.variables.slug import slugify
 
@@ -89,7 +96,8 @@ def save(
             continue
         key = cache_key(cache, checkout, env)
         try:
-            paths = select(checkout, cache.paths, untracked=cache.untracked)
+            patterns = job_patterns(cache.paths, env)
+            paths = select(checkout, patterns, untracked=cache.untracked)
         except OutsideProject as error:
             emit(f"ERROR: cache: {error}; not saved")
             continue
@@ -99,7 +107,8 @@ def save(
             folder = folder_for(root, key)
             shutil.rmtree(folder, ignore_errors=True)
             staging.rename(folder)
-        emit(f"Saved cache '{key}' ({count} files)")
+        files = "1 file" if count == 1 else f"{count} files"
+        emit(f"Saved cache '{key}' ({files})")
 
 
 def matches_when(when: str, status: str) -> bool:

@@ -6,10 +6,11 @@ import glob
 import os
 import shutil
 import subprocess
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path, PurePosixPath
 
 from minirunner.rules.globs import match
+from minirunner.variables.expand import expand
 
 
 class OutsideProject(ValueError):
@@ -22,6 +23,19 @@ def check_pattern(pattern: str) -> str:
     if path.is_absolute() or ".." in path.parts:
         raise OutsideProject(f"'{pattern}' points outside the project")
     return pattern
+
+
+def job_patterns(patterns: Sequence[str], env: Mapping[str, str]) -> list[str]:
+    """Artifacts and cache paths with the job's variables expanded, as GitLab Runner
+    expands them; a path under CI_PROJECT_DIR becomes relative to it."""
+    project = env.get("CI_PROJECT_DIR", "").rstrip("/")
+    expanded = []
+    for pattern in patterns:
+        path = expand(pattern, env)
+        if project and (path == project or path.startswith(f"{project}/")):
+            path = path[len(project) :].lstrip("/") or "."
+        expanded.append(path)
+    return expanded
 
 
 def inside(root: Path, path: Path) -> bool:

@@ -428,6 +428,7 @@ class PipelineRun:
             checkout,
             self.run_dir / "artifacts" / log.path.stem,
             outcome.status,
+            env,
             log.note,
         )
         if kept is not None:

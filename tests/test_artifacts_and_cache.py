@@ -191,3 +191,51 @@ def test_a_dotenv_report_is_read_as_gitlab_reads_it(make_repo: MakeRepo) -> None
         "refuses this dotenv report, so no job gets its variables"
     ) in refused.stdout
     assert "use  | A=[] Q=[]" in refused.stdout
+
+
+EXPANDED = """
+stages: [build, test]
+variables:
+  OUT: out
+  VENDOR: vendor
+build:
+  stage: build
+  variables:
+    REPORT: build.env
+  script:
+    - mkdir -p out/keep $VENDOR && echo kept > out/keep/a.txt && echo no > out/x.log
+    - echo "FROM_DOTENV=yes" > $REPORT && echo dep > vendor/lib.txt
+  artifacts:
+    paths: [$OUT/keep/, "${CI_PROJECT_DIR}/out/x.log"]
+    exclude: ["$OUT/*.log"]
+    reports:
+      dotenv: $REPORT
+  cache:
+    key: deps
+    paths: [$VENDOR/]
+check:
+  stage: test
+  script:
+    - cat out/keep/a.txt
+    - test ! -e out/x.log
+    - echo "dotenv=[$FROM_DOTENV]"
+"""
+
+
+def test_artifact_and_cache_paths_expand_the_jobs_variables(
+    make_repo: MakeRepo,
+) -> None:
+    repo = make_repo({".gitlab-ci.yml": EXPANDED})
+    done = minirunner(repo, "run", "-j", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "check | kept" in done.stdout
+    assert "check | dotenv=[yes]" in done.stdout
+    assert "build | Saved cache 'deps' (1 file)" in done.stdout
+    assert "no matching files" not in done.stdout
+    stored = repo / ".minirunner" / "runs" / "1" / "artifacts" / "build"
+    assert sorted(p.relative_to(stored).as_posix() for p in stored.rglob("*")) == [
+        "build.env",
+        "out",
+        "out/keep",
+        "out/keep/a.txt",
+    ]
