@@ -453,11 +453,11 @@ class PipelineRun:
         if retry.exit_codes and outcome.exit_code in retry.exit_codes:
             return True
         kinds = set(retry.when)
-        if "always" in kinds or "script_failure" in kinds:
-            return outcome.exit_code is not None
-        if "job_execution_timeout" in kinds:
-            return outcome.exit_code is None
-        return False
+        if "always" in kinds:
+            return True
+        if "script_failure" in kinds and outcome.exit_code is not None:
+            return True
+        return "job_execution_timeout" in kinds and outcome.exit_code is None
 
     def executor_name(self, planned: PlannedJob) -> str:
         """The executor a job runs with; `auto` is docker for a job with an image."""

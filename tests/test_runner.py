@@ -129,6 +129,28 @@ flaky:
     assert out.count("Retrying (1/2)") == 1
 
 
+@pytest.mark.parametrize(
+    ("when", "retries"),
+    [("", 1), ("when: [script_failure]", 0), ("when: [job_execution_timeout]", 1)],
+)
+def test_retry_of_a_timed_out_job_follows_retry_when(
+    make_repo: MakeRepo, when: str, retries: int
+) -> None:
+    config = f"""
+slow:
+  timeout: 1s
+  retry:
+    max: 1
+    {when}
+  script: [sleep 5]
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    result, out = run(repo)
+    assert result.jobs[0].status == "failed"
+    assert out.count("Retrying (1/1)") == retries
+    assert out.endswith("slow | ERROR: Job failed: execution took longer than 1s\n")
+
+
 def test_allow_failure_exit_codes(make_repo: MakeRepo) -> None:
     config = """
 soft:
