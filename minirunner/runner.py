@@ -30,8 +30,8 @@ from minirunner.results import JobResult, PipelineResult, write_report
 from minirunner.runs import FOLDER, project_folder
 from minirunner.scheduler import CANCELED, Scheduler
 from minirunner.selection import scheduler_nodes, select_jobs
-from minirunner.variables.expand import resolve
-from minirunner.variables.predefined import job_variables
+from minirunner.variables.expand import expand, resolve
+from minirunner.variables.predefined import environment_variables, job_variables
 from minirunner.variables.slug import slugify
 from minirunner.workspace import (
     GitTemplates,
@@ -529,9 +529,12 @@ class PipelineRun:
             registry_user=self.registry.get("CI_REGISTRY_USER"),
             registry_password=self.registry.get("CI_REGISTRY_PASSWORD"),
             started_at=datetime.now(UTC),
+            project_url=self.context.variables.get("CI_PROJECT_URL"),
         )
         if self.plan.pipeline_name is not None:
             predefined["CI_PIPELINE_NAME"] = self.plan.pipeline_name
+        if planned.when == "manual":
+            predefined["CI_JOB_MANUAL"] = "true"
         layers: list[Mapping[str, Variable | str]] = [
             {**self.context.variables, **predefined},
             yaml_variables(planned, self.plan),
@@ -539,6 +542,13 @@ class PipelineRun:
             self.context.options.variables,
         ]
         env = resolve(layers)
+        if job.environment is not None:
+            # The name and URL may use the job's variables, but not CI_ENVIRONMENT_*.
+            name = expand(job.environment.name, env)
+            url = expand(job.environment.url or "", env)
+            predefined.update(environment_variables(job.environment, name, url))
+            layers[0] = {**self.context.variables, **predefined}
+            env = resolve(layers)
         for name, path in self.settings.file_paths.items():
             if name in env:
                 env[name] = path

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from conftest import GIT_IDENTITY, MakeRepo, git
 
+from minirunner.config.model import Environment
 from minirunner.gitstate import merge_base, read_git_state
 from minirunner.pipeline_ref import choose_ref
 from minirunner.variables.predefined import (
     RUN_JOB_TOKEN,
+    environment_variables,
     job_variables,
     pipeline_variables,
 )
@@ -441,6 +443,7 @@ def test_job_variables_exactly() -> None:
         "CI_JOB_STAGE": "test",
         "CI_JOB_ID": "42",
         "CI_JOB_STARTED_AT": "2024-01-15T11:00:30Z",
+        "CI_JOB_STATUS": "running",
         "CI_JOB_TIMEOUT": "3600",
         "CI_JOB_TOKEN": "s3cret",
         "CI_JOB_URL": "https://gitlab.com/acme/shop/-/jobs/42",
@@ -486,3 +489,42 @@ def test_job_variables_without_parallel_image_or_registry() -> None:
         "CI_JOB_URL",
     ):
         assert absent not in variables
+
+
+def test_environment_variables_exactly() -> None:
+    environment = Environment("review/$CI_COMMIT_REF_SLUG", url="https://$HOST")
+    assert environment_variables(environment, "review/main", "https://x.test") == {
+        "CI_ENVIRONMENT_NAME": "review/main",
+        "CI_ENVIRONMENT_SLUG": "review-main-yi2y9f",
+        "CI_ENVIRONMENT_ACTION": "start",
+        "CI_ENVIRONMENT_TIER": "development",
+        "CI_ENVIRONMENT_URL": "https://x.test",
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "tier"),
+    [
+        ("production", "production"),
+        ("Live", "production"),
+        ("staging", "staging"),
+        ("pre-prod", "staging"),
+        ("qa", "testing"),
+        ("integration", "testing"),
+        ("dev", "development"),
+        ("review/feature", "development"),
+        ("customer-portal", "other"),
+    ],
+)
+def test_environment_tier_is_guessed_from_the_name(name: str, tier: str) -> None:
+    variables = environment_variables(Environment(name), name, "")
+    assert variables["CI_ENVIRONMENT_TIER"] == tier
+    assert "CI_ENVIRONMENT_URL" not in variables
+
+
+def test_deployment_tier_wins_over_the_name() -> None:
+    environment = Environment("Production", action="prepare", tier="staging")
+    variables = environment_variables(environment, "Production", "")
+    assert variables["CI_ENVIRONMENT_TIER"] == "staging"
+    assert variables["CI_ENVIRONMENT_ACTION"] == "prepare"
+    assert variables["CI_ENVIRONMENT_SLUG"] == "production-iis43c"

@@ -207,3 +207,29 @@ def test_cancel_starts_no_more_jobs(make_repo: MakeRepo) -> None:
     result = runner.run(install_signals=False)
     assert [job.status for job in result.jobs] == ["canceled"] * 4
     assert out.getvalue().count("| start") == 1
+
+
+def test_a_job_sees_its_environment_status_and_whether_it_was_played(
+    make_repo: MakeRepo,
+) -> None:
+    config = """
+variables:
+  HOST: review.example.com
+deploy:
+  when: manual
+  environment:
+    name: review/$CI_COMMIT_REF_SLUG
+    url: https://$HOST/$CI_COMMIT_REF_SLUG
+  script:
+    - echo "[$CI_ENVIRONMENT_NAME] [$CI_ENVIRONMENT_SLUG] [$CI_ENVIRONMENT_URL]"
+    - echo "[$CI_ENVIRONMENT_TIER] [$CI_ENVIRONMENT_ACTION]"
+    - echo "status=[$CI_JOB_STATUS] manual=[$CI_JOB_MANUAL] url=[$CI_JOB_URL]"
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    result, out = run(repo, "deploy")
+    assert result.jobs[0].status == "success"
+    site = "https://review.example.com/main"
+    assert f"deploy | [review/main] [review-main-yi2y9f] [{site}]" in out
+    assert "deploy | [development] [start]" in out
+    project = f"https://gitlab.example.com/local/{repo.name}"
+    assert f"deploy | status=[running] manual=[true] url=[{project}/-/jobs/1001]" in out

@@ -151,6 +151,7 @@ class Environment:
     name: str
     url: str | None = None
     action: str = "start"
+    tier: str | None = None
 
 
 @dataclass(frozen=True)

@@ -144,13 +144,9 @@ def environment(site: Site, path: str, raw: Any) -> Environment | None:
             "spaces, but it cannot start or end with '/'",
         )
     action = values.get("action")
-    if values.get("deployment_tier") is not None:
-        one_of(
-            site,
-            f"{path}:deployment_tier",
-            values["deployment_tier"],
-            kw.DEPLOYMENT_TIERS,
-        )
+    tier = values.get("deployment_tier")
+    if tier is not None:
+        tier = one_of(site, f"{path}:deployment_tier", tier, kw.DEPLOYMENT_TIERS)
     optional_string(site, f"{path}:on_stop", values.get("on_stop"))
     stop_in = values.get("auto_stop_in")
     if stop_in is not None and (
@@ -164,6 +160,7 @@ def environment(site: Site, path: str, raw: Any) -> Environment | None:
         action="start"
         if action is None
         else one_of(site, f"{path}:action", action, kw.ENVIRONMENT_ACTIONS),
+        tier=tier,
     )
 
 

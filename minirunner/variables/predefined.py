@@ -13,10 +13,11 @@ import secrets
 from datetime import UTC, datetime
 
 from minirunner import __version__
+from minirunner.config.model import Environment
 from minirunner.gitstate import ZERO_SHA, CommitInfo, GitState
 from minirunner.pipeline_ref import PipelineRef
 from minirunner.variables.project import ProjectInfo, project_info
-from minirunner.variables.slug import slugify
+from minirunner.variables.slug import environment_slug, slugify
 
 # GITLAB_CI stays "true" as on GitLab, so scripts behave the same; CI_LOCAL is
 # minirunner's marker for scripts that must know they run locally.
@@ -35,6 +36,16 @@ REGISTRY_USER = "gitlab-ci-token"
 RUN_JOB_TOKEN = f"glcbt-local-{secrets.token_hex(16)}"
 
 _DRAFT_TITLE = re.compile(r"\s*(\[draft\]|\(draft\)|draft:)", re.IGNORECASE)
+# GitLab's `Environment#guess_tier`: the first pattern the name matches decides.
+_TIERS = (
+    (re.compile(r"dev|review|trunk", re.IGNORECASE), "development"),
+    (
+        re.compile(r"test|tst|int|ac(ce|)pt|qa|qc|control|quality", re.IGNORECASE),
+        "testing",
+    ),
+    (re.compile(r"st(a|)g|mod(e|)l|pre|demo|non", re.IGNORECASE), "staging"),
+    (re.compile(r"pr(o|)d|live", re.IGNORECASE), "production"),
+)
 _ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64", "i686": "386"}
 
 
@@ -105,7 +116,8 @@ def job_variables(
     CI_JOB_TOKEN is `registry_password` when given, as on GitLab where the
     registry password is the job token (so `docker login -u $CI_REGISTRY_USER
     -p $CI_JOB_TOKEN` works), else a token made once per minirunner run.
-    CI_JOB_URL needs `project_url`. CI_JOB_STATUS is the executor's to set.
+    CI_JOB_URL needs `project_url`. CI_JOB_STATUS is `running`; the executor sets
+    the job's status for `after_script`.
     """
     variables = {
         "CI_JOB_NAME": job_name,
@@ -113,6 +125,7 @@ def job_variables(
         "CI_JOB_STAGE": stage,
         "CI_JOB_ID": str(job_id),
         "CI_JOB_STARTED_AT": _timestamp(started_at),
+        "CI_JOB_STATUS": "running",
         "CI_JOB_TIMEOUT": str(timeout_s),
         "CI_JOB_TOKEN": registry_password or RUN_JOB_TOKEN,
         "CI_PROJECT_DIR": project_dir,
@@ -135,6 +148,25 @@ def job_variables(
         variables["CI_REGISTRY_USER"] = registry_user
     if registry_password:
         variables["CI_REGISTRY_PASSWORD"] = registry_password
+    return variables
+
+
+def environment_variables(
+    environment: Environment, name: str, url: str
+) -> dict[str, str]:
+    """CI_ENVIRONMENT_* of a job with `environment:`, given its name and URL with
+    the job's variables expanded."""
+    tier = environment.tier or next(
+        (tier for pattern, tier in _TIERS if pattern.search(name)), "other"
+    )
+    variables = {
+        "CI_ENVIRONMENT_NAME": name,
+        "CI_ENVIRONMENT_SLUG": environment_slug(name),
+        "CI_ENVIRONMENT_ACTION": environment.action,
+        "CI_ENVIRONMENT_TIER": tier,
+    }
+    if url:
+        variables["CI_ENVIRONMENT_URL"] = url
     return variables
 
 
