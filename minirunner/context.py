@@ -41,6 +41,9 @@ class Options:
     source: str = "push"
     target: str | None = None
     variables: Mapping[str, str] = field(default_factory=dict)
+    # The names in `variables` that come from variables files: the project's
+    # settings, which reach child pipelines; the others are pipeline variables.
+    settings_variables: frozenset[str] = frozenset()
     worktree: bool = False
     config_file: str = ".gitlab-ci.yml"
     # Where config_file was chosen when not on the command line, for messages.

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 from minirunner import artifacts, cache
 from minirunner.config.durations import parse_duration
-from minirunner.config.model import Variable
-from minirunner.context import Context
+from minirunner.config.model import Trigger, Variable
+from minirunner.context import Context, Options
 from minirunner.errors import MinirunnerError, UsageError
 from minirunner.executors import ExecutorSettings, make_executor
 from minirunner.executors.base import Executor, JobOutcome, JobRequest
@@ -268,7 +268,8 @@ class PipelineRun:
     ) -> JobResult:
         """Run a local child pipeline as GitLab's `trigger:include` does.
 
-        The child gets the trigger job's variables as pipeline variables and
+        The child gets the trigger job's variables as pipeline variables (and the
+        parent's pipeline variables with `forward:pipeline_variables`) and
         CI_PIPELINE_SOURCE `parent_pipeline`. With `strategy: depend` the trigger
         job takes the child's status; without, it succeeds once the child exists.
         A multi-project trigger cannot run offline and is skipped.
@@ -307,21 +308,31 @@ class PipelineRun:
         from minirunner.plan import make_plan
 
         job = planned.job
-        assert job.trigger is not None
+        trigger = job.trigger
+        assert trigger is not None
         parent_env = self.environment(planned)
-        forwarded = {key: parent_env[key] for key in yaml_variables(planned, self.plan)}
+        forwarded = {}
+        if trigger.forward_yaml_variables:
+            # Their values as written, expanded: a pipeline variable of the
+            # same name does not replace them (GitLab's `Bridge`).
+            forwarded = {
+                name: expand(variable.value, parent_env)
+                if variable.expand
+                else variable.value
+                for name, variable in yaml_variables(planned, self.plan).items()
+            }
         variables = {**self.context.variables, "CI_PIPELINE_SOURCE": "parent_pipeline"}
         config = load_child_config(
             self.context.tree,
-            job.trigger,
+            trigger,
             job.name,
             include_variables={**variables, **forwarded},
             include_map=load_include_map(self.context.root),
             tree_root=self.context.root,
         )
         inputs = replace(self.context.inputs, source="parent_pipeline")
-        user = {**forwarded, **self.context.options.variables}
-        options = replace(self.context.options, variables=user)
+        options = self._child_options(trigger, forwarded)
+        user = options.variables
         context = replace(
             self.context,
             config=config,
@@ -348,6 +359,23 @@ class PipelineRun:
         result = run.run(install_signals=False)
         write_report(result, child_dir / "report.json")
         return result
+
+    def _child_options(self, trigger: Trigger, forwarded: dict[str, str]) -> Options:
+        """The child's variables above its own: the project's settings, then what
+        `trigger:forward` passes (the trigger job's variables, and the pipeline's
+        only when asked), later ones winning as in GitLab's `Bridge`."""
+        parent = self.context.options
+        settings: dict[str, str] = {}
+        pipeline: dict[str, str] = {}
+        for name, value in parent.variables.items():
+            chosen = settings if name in parent.settings_variables else pipeline
+            chosen[name] = value
+        variables = {**settings, **forwarded}
+        if trigger.forward_pipeline_variables:
+            variables.update(pipeline)
+        return replace(
+            parent, variables=variables, settings_variables=frozenset(settings)
+        )
 
     def display(self, name: str) -> str:
         """How the terminal names a job: a child's jobs under their trigger's."""

@@ -53,7 +53,8 @@ def with_user_variables(
     }
     user = UserVariables(kept, user.sources)
     merged = {**user.pipeline_values(), **options.variables}
-    return replace(options, variables=merged), user
+    options = replace(options, variables=merged, settings_variables=frozenset(kept))
+    return options, user
 
 
 def load_pipeline(

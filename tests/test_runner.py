@@ -21,8 +21,10 @@ from minirunner.runner import PipelineRun, RunSettings
 make_repo = guard_make_repo()
 
 
-def run(repo: Path, *jobs: str, with_needs: bool = False) -> tuple[PipelineResult, str]:
-    options = Options(cwd=repo)
+def run(
+    repo: Path, *jobs: str, with_needs: bool = False, options: Options | None = None
+) -> tuple[PipelineResult, str]:
+    options = options or Options(cwd=repo)
     context = load_context(options, pipeline_id=1)
     plan = make_plan(context.config, context.inputs, context.variables, {})
     out = io.StringIO()
@@ -233,3 +235,51 @@ deploy:
     assert "deploy | [development] [start]" in out
     project = f"https://gitlab.example.com/local/{repo.name}"
     assert f"deploy | status=[running] manual=[true] url=[{project}/-/jobs/1001]" in out
+
+
+FORWARDING = """
+variables:
+  GLOBAL: from-yaml
+default-forward:
+  variables: {OWN: trigger-job, PV: from-trigger-job}
+  trigger: {include: child.yml, strategy: depend}
+everything:
+  variables: {OWN: trigger-job, PV: from-trigger-job}
+  trigger:
+    include: child.yml
+    strategy: depend
+    forward: {pipeline_variables: true}
+nothing-of-the-yaml:
+  variables: {OWN: trigger-job}
+  trigger:
+    include: child.yml
+    strategy: depend
+    forward: {yaml_variables: false}
+"""
+CHILD_SEES = """
+show:
+  script: ['echo "own=[$OWN] global=[$GLOBAL] pv=[$PV] setting=[$SETTING]"']
+"""
+
+
+def test_trigger_forward_decides_what_reaches_a_child_pipeline(
+    make_repo: MakeRepo,
+) -> None:
+    repo = make_repo({".gitlab-ci.yml": FORWARDING, "child.yml": CHILD_SEES})
+    options = Options(
+        cwd=repo,
+        variables={"PV": "from-command-line", "SETTING": "project"},
+        settings_variables=frozenset({"SETTING"}),
+    )
+    result, out = run(repo, options=options)
+    assert [job.status for job in result.jobs] == ["success"] * 3
+    seen = sorted(
+        " ".join(line.split()) for line in out.splitlines() if "| own=" in line
+    )
+    assert seen == [
+        "default-forward > show | own=[trigger-job] global=[from-yaml] "
+        "pv=[from-trigger-job] setting=[project]",
+        "everything > show | own=[trigger-job] global=[from-yaml] "
+        "pv=[from-command-line] setting=[project]",
+        "nothing-of-the-yaml > show | own=[] global=[] pv=[] setting=[project]",
+    ]

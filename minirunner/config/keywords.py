@@ -204,6 +204,7 @@ CROSS_NEED_KEYS = frozenset(
     {"job", "artifacts", "optional", "pipeline", "project", "ref"}
 )
 INHERIT_KEYS = frozenset({"default", "variables"})
+FORWARD_KEYS = frozenset({"yaml_variables", "pipeline_variables"})
 TRIGGER_KEYS = frozenset(
     {"project", "branch", "strategy", "forward", "include", "inputs"}
 )

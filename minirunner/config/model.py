@@ -134,7 +134,8 @@ class Trigger:
     """`trigger:` of a bridge job; only local child pipelines can run offline.
 
     `include` holds the child pipeline's local files; `external` its other
-    includes, written `kind:target` (e.g. `artifact:job:file.yml`).
+    includes, written `kind:target` (e.g. `artifact:job:file.yml`). The child gets
+    the trigger job's own variables and, only when forwarded, the pipeline's.
     """
 
     include: tuple[str, ...] = ()
@@ -142,6 +143,9 @@ class Trigger:
     branch: str | None = None
     strategy: str | None = None
     external: tuple[str, ...] = ()
+    # trigger:forward, with GitLab's defaults.
+    forward_yaml_variables: bool = True
+    forward_pipeline_variables: bool = False
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 from minirunner.config import keywords as kw
 from minirunner.config.durations import parse_duration
 from minirunner.config.model import Environment, Need, Trigger
-from minirunner.config.unused import environment_kubernetes, forward
+from minirunner.config.unused import environment_kubernetes
 from minirunner.config.values import (
     Site,
     boolean,
@@ -197,8 +197,7 @@ def trigger(site: Site, path: str, raw: Any) -> Trigger:
     if not isinstance(raw, dict):
         raise site.error(path, "has to be either a string or a hash")
     check_keys(site, path, raw, kw.TRIGGER_KEYS)
-    if raw.get("forward") is not None:
-        forward(site, f"{path}:forward", raw["forward"])
+    yaml_variables, pipeline_variables = forward(site, f"{path}:forward", raw)
     if raw.get("inputs") is not None:
         mapping(site, f"{path}:inputs", raw["inputs"])
     strategy = raw.get("strategy")
@@ -219,6 +218,8 @@ def trigger(site: Site, path: str, raw: Any) -> Trigger:
             include=tuple(str(target) for kind, target in found if kind == "local"),
             strategy=strategy,
             external=tuple(str(target) for kind, target in found if kind != "local"),
+            forward_yaml_variables=yaml_variables,
+            forward_pipeline_variables=pipeline_variables,
         )
     project = raw.get("project")
     if not isinstance(project, str) or not project:
@@ -227,7 +228,21 @@ def trigger(site: Site, path: str, raw: Any) -> Trigger:
         project=project,
         branch=optional_string(site, f"{path}:branch", raw.get("branch")),
         strategy=strategy,
+        forward_yaml_variables=yaml_variables,
+        forward_pipeline_variables=pipeline_variables,
     )
+
+
+def forward(site: Site, path: str, trigger: dict[Any, Any]) -> tuple[bool, bool]:
+    """`trigger:forward` as (yaml_variables, pipeline_variables), GitLab's
+    defaults (true, false) where it says nothing."""
+    raw = trigger.get("forward")
+    if raw is None:
+        return True, False
+    mapping(site, path, raw)
+    check_keys(site, path, raw, kw.FORWARD_KEYS)
+    chosen = {key: boolean(site, f"{path}:{key}", value) for key, value in raw.items()}
+    return chosen.get("yaml_variables", True), chosen.get("pipeline_variables", False)
 
 
 def allow_failure(

@@ -13,7 +13,6 @@ from typing import Any
 
 from minirunner.config.values import (
     Site,
-    boolean,
     check_keys,
     commands,
     integer,
@@ -47,7 +46,6 @@ ENVIRONMENT_KUBERNETES_KEYS = frozenset(
     {"namespace", "agent", "flux_resource_path", "dashboard", "managed_resources"}
 )
 AUTO_CANCEL_KEYS = frozenset({"on_new_commit", "on_job_failure"})
-FORWARD_KEYS = frozenset({"yaml_variables", "pipeline_variables"})
 
 
 def hooks(site: Site, path: str, raw: Any) -> None:
@@ -186,14 +184,6 @@ def auto_cancel(site: Site, path: str, raw: Any) -> None:
         )
     if raw.get("on_job_failure") is not None:
         one_of(site, f"{path}:on_job_failure", raw["on_job_failure"], ("none", "all"))
-
-
-def forward(site: Site, path: str, raw: Any) -> None:
-    """`trigger:forward`: which variables go to the downstream pipeline."""
-    mapping(site, path, raw)
-    check_keys(site, path, raw, FORWARD_KEYS)
-    for key, value in raw.items():
-        boolean(site, f"{path}:{key}", value)
 
 
 CHECKS: dict[str, Callable[[Site, str, Any], None]] = {
