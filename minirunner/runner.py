@@ -8,8 +8,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -98,6 +97,8 @@ class PipelineRun:
         `minirunner.run=<label>`."""
         self.cancel = threading.Event()
         self.abort = threading.Event()
+        # Child pipelines running now: a cancel or abort of this run reaches them.
+        self._children: list[PipelineRun] = []
         self.interrupted: int | None = None
         self._executors: dict[str, Executor] = {}
         self._log_names: set[str] = set()
@@ -156,7 +157,7 @@ class PipelineRun:
         slots: Slots,
     ) -> None:
         running: dict[Future[JobResult], str] = {}
-        ready: deque[str] = deque()
+        ready: list[str] = []
         capacity = max(1, self.settings.concurrency)
         while True:
             if not self.cancel.is_set():
@@ -166,24 +167,64 @@ class PipelineRun:
                 ready.extend(step.start)
                 # Jobs are handed to the pool only when a worker is free, so a
                 # cancel leaves the waiting ones unstarted.
-                while ready and len(running) < capacity:
-                    name = ready.popleft()
-                    future = pool.submit(self._run_job, by_name[name], slots)
-                    running[future] = name
+                while len(running) < capacity:
+                    chosen = self._next_ready(ready, running.values(), by_name)
+                    if chosen is None:
+                        break
+                    future = pool.submit(self._run_job, by_name[chosen], slots)
+                    running[future] = chosen
             if not running:
                 break
             finished, _ = wait(running, timeout=0.2, return_when=FIRST_COMPLETED)
+            self._pass_on_cancel()
             for future in finished:
                 name = running.pop(future)
                 result = future.result()
                 results[name] = result
                 self.console.job_finished(self.display(name), result.status)
                 scheduler.finish(name, result.status, result.allow_failure)
+                if result.blocks:
+                    self._auto_cancel(name)
         for name, job in by_name.items():
             if name not in results:
                 results[name] = JobResult(
                     name, job.stage, CANCELED, job.allow_failure, message="canceled"
                 )
+
+    @staticmethod
+    def _next_ready(
+        ready: list[str],
+        running: Iterable[str],
+        by_name: Mapping[str, PlannedJob],
+    ) -> str | None:
+        """The first ready job whose resource group, if any, no running job holds:
+        the jobs of one `resource_group` run one at a time, as on GitLab."""
+        held = {by_name[name].job.resource_group for name in running}
+        for index, name in enumerate(ready):
+            group = by_name[name].job.resource_group
+            if group is None or group not in held:
+                return ready.pop(index)
+        return None
+
+    def _auto_cancel(self, failed: str) -> None:
+        """workflow:auto_cancel:on_job_failure `all`: a failure cancels the run."""
+        if self.plan.workflow.on_job_failure != "all" or self.cancel.is_set():
+            return
+        self.console.info(
+            f"{self.display(failed)} failed and workflow:auto_cancel:on_job_failure "
+            "is all: canceling the pipeline"
+        )
+        self.cancel.set()
+        self._pass_on_cancel()
+
+    def _pass_on_cancel(self) -> None:
+        with self._lock:
+            children = list(self._children)
+        for child in children:
+            if self.cancel.is_set():
+                child.cancel.set()
+            if self.abort.is_set():
+                child.abort.set()
 
     def _settled(self, job: PlannedJob, status: str, reason: str) -> JobResult:
         self.console.settled(self.display(job.name), status, reason)
@@ -354,9 +395,15 @@ class PipelineRun:
             registry_info=self.registry_info,
             templates=self._templates,
         )
-        run.cancel, run.abort = self.cancel, self.abort
         run.display_prefix = f"{self.display(job.name)} > "
-        result = run.run(install_signals=False)
+        with self._lock:
+            self._children.append(run)
+        self._pass_on_cancel()
+        try:
+            result = run.run(install_signals=False)
+        finally:
+            with self._lock:
+                self._children.remove(run)
         write_report(result, child_dir / "report.json")
         return result
 

@@ -283,3 +283,61 @@ def test_trigger_forward_decides_what_reaches_a_child_pipeline(
         "pv=[from-command-line] setting=[project]",
         "nothing-of-the-yaml > show | own=[] global=[] pv=[] setting=[project]",
     ]
+
+
+def test_jobs_of_one_resource_group_run_one_at_a_time(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    trail = tmp_path / "trail.txt"
+    steps = [f'echo "start $CI_JOB_NAME" >> {trail}', "sleep 0.3"]
+    steps.append(f'echo "end $CI_JOB_NAME" >> {trail}')
+    script = "[" + ", ".join(f"'{step}'" for step in steps) + "]"
+    config = f"""
+deploy-a: {{resource_group: production, script: {script}}}
+deploy-b: {{resource_group: production, script: {script}}}
+elsewhere: {{resource_group: staging, script: {script}}}
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    result, _ = run(repo)
+    assert [job.status for job in result.jobs] == ["success"] * 3
+    lines = trail.read_text().splitlines()
+    production = [line for line in lines if "deploy-" in line]
+    assert production in (
+        ["start deploy-a", "end deploy-a", "start deploy-b", "end deploy-b"],
+        ["start deploy-b", "end deploy-b", "start deploy-a", "end deploy-a"],
+    )
+    assert lines.index("start elsewhere") < lines.index("end deploy-a")
+
+
+def test_auto_cancel_on_job_failure_cancels_the_pipeline(make_repo: MakeRepo) -> None:
+    config = """
+workflow:
+  auto_cancel: {on_job_failure: all}
+stages: [first, second]
+broken:
+  stage: first
+  script: [sleep 0.3, exit 1]
+slow:
+  stage: first
+  script: [sleep 5, echo finished]
+  after_script: ['echo "after_script sees $CI_JOB_STATUS"']
+report:
+  stage: second
+  when: always
+  script: [echo reported]
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    result, out = run(repo)
+    summary = [(job.name, job.status) for job in result.jobs]
+    assert summary == [
+        ("broken", "failed"),
+        ("slow", "canceled"),
+        ("report", "canceled"),
+    ]
+    assert result.interrupted is None
+    assert (
+        "broken failed and workflow:auto_cancel:on_job_failure is all: "
+        "canceling the pipeline"
+    ) in out
+    assert "slow   | after_script sees canceled" in out
+    assert "finished" not in out and "reported" not in out

@@ -131,8 +131,7 @@ def rule(
         raise site.error(path, f"config should be a hash, not {type_name(raw)}")
     allowed = kw.WORKFLOW_RULE_KEYS if workflow else kw.RULE_KEYS
     check_keys(site, path, raw, allowed)
-    if raw.get("auto_cancel") is not None:
-        auto_cancel(site, f"{path}:auto_cancel", raw["auto_cancel"])
+    on_job_failure = auto_cancel(site, f"{path}:auto_cancel", raw.get("auto_cancel"))
     when = raw.get("when")
     if when is not None:
         allowed_when = kw.WORKFLOW_WHEN if workflow else kw.RULE_WHEN
@@ -179,6 +178,7 @@ def rule(
         interruptible=None
         if interruptible is None
         else boolean(site, f"{path}:interruptible", interruptible),
+        on_job_failure=on_job_failure,
         text=rule_text(raw),
     )
 
@@ -225,8 +225,7 @@ def workflow(site: Site, raw: Any, warnings: list[str]) -> Workflow:
         return Workflow()
     mapping(site, "workflow", raw)
     check_keys(site, "workflow", raw, kw.WORKFLOW_KEYS)
-    if raw.get("auto_cancel") is not None:
-        auto_cancel(site, "workflow:auto_cancel", raw["auto_cancel"])
+    on_job_failure = auto_cancel(site, "workflow:auto_cancel", raw.get("auto_cancel"))
     name = raw.get("name")
     if name is not None:
         string(site, "workflow:name", name)
@@ -235,6 +234,7 @@ def workflow(site: Site, raw: Any, warnings: list[str]) -> Workflow:
     return Workflow(
         rules=rules(site, "workflow:rules", raw.get("rules"), warnings, workflow=True),
         name=name,
+        on_job_failure=on_job_failure or "none",
     )
 
 

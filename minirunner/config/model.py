@@ -58,6 +58,8 @@ class Rule:
     variables: Mapping[str, Variable] = field(default_factory=frozen_map)
     needs: tuple[Need, ...] | None = None
     interruptible: bool | None = None
+    # A workflow rule's auto_cancel:on_job_failure.
+    on_job_failure: str | None = None
     text: str = ""
 
 
@@ -207,6 +209,8 @@ class Workflow:
 
     rules: tuple[Rule, ...] | None = None
     name: str | None = None
+    # auto_cancel:on_job_failure: `all` cancels the pipeline when a job fails.
+    on_job_failure: str = "none"
 
 
 @dataclass(frozen=True)

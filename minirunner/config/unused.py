@@ -171,8 +171,11 @@ def environment_kubernetes(site: Site, path: str, raw: Any) -> None:
     check_keys(site, path, raw, ENVIRONMENT_KUBERNETES_KEYS)
 
 
-def auto_cancel(site: Site, path: str, raw: Any) -> None:
-    """`workflow:auto_cancel` (or a workflow rule's): two policies."""
+def auto_cancel(site: Site, path: str, raw: Any) -> str | None:
+    """`workflow:auto_cancel` (or a workflow rule's): two policies. Only
+    `on_job_failure` means something locally; it is returned."""
+    if raw is None:
+        return None
     mapping(site, path, raw)
     check_keys(site, path, raw, AUTO_CANCEL_KEYS)
     if raw.get("on_new_commit") is not None:
@@ -182,8 +185,10 @@ def auto_cancel(site: Site, path: str, raw: Any) -> None:
             raw["on_new_commit"],
             ("conservative", "interruptible", "none"),
         )
-    if raw.get("on_job_failure") is not None:
-        one_of(site, f"{path}:on_job_failure", raw["on_job_failure"], ("none", "all"))
+    on_job_failure = raw.get("on_job_failure")
+    if on_job_failure is None:
+        return None
+    return one_of(site, f"{path}:on_job_failure", on_job_failure, ("none", "all"))
 
 
 CHECKS: dict[str, Callable[[Site, str, Any], None]] = {

@@ -80,13 +80,21 @@ class WorkflowDecision:
     reason: str
     trace: tuple[RuleTrace, ...] = field(default_factory=tuple)
     rule_index: int | None = None
+    # auto_cancel:on_job_failure, a matching rule's over workflow's own.
+    on_job_failure: str = "none"
 
 
 def decide_workflow(workflow: Workflow, inputs: RuleInputs) -> WorkflowDecision:
     """Apply `workflow:rules`: no rules, or a match without `when: never`, creates
     the pipeline (https://docs.gitlab.com/ci/yaml/workflow/)."""
     if workflow.rules is None:
-        return WorkflowDecision(True, frozen_map(), workflow.name, "no workflow:rules")
+        return WorkflowDecision(
+            True,
+            frozen_map(),
+            workflow.name,
+            "no workflow:rules",
+            on_job_failure=workflow.on_job_failure,
+        )
 
     traces: list[RuleTrace] = []
     for index, rule in enumerate(workflow.rules, start=1):
@@ -102,7 +110,13 @@ def decide_workflow(workflow: Workflow, inputs: RuleInputs) -> WorkflowDecision:
             )
         reason = f"workflow rule {index} matched: {trace.text}"
         return WorkflowDecision(
-            True, rule.variables, workflow.name, reason, tuple(traces), index
+            True,
+            rule.variables,
+            workflow.name,
+            reason,
+            tuple(traces),
+            index,
+            rule.on_job_failure or workflow.on_job_failure,
         )
     reason = "no workflow rule matched, so GitLab creates no pipeline"
     return WorkflowDecision(False, frozen_map(), workflow.name, reason, tuple(traces))
