@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from minirunner.config.model import Config, Job, Need, Variable
+from minirunner.config.model import Config, Job, Need, Variable, frozen_map
 from minirunner.errors import ConfigError
 from minirunner.rules.decide import (
     Decision,
@@ -21,6 +22,8 @@ from minirunner.variables.expand import expand, resolve
 # (https://docs.gitlab.com/ci/variables/where_variables_can_be_used/#persisted-variables).
 PERSISTED = frozenset({"CI_PIPELINE_ID", "CI_PIPELINE_URL"})
 EDGE_STAGES = (".pre", ".post")
+# Ci::Pipeline::Chain::Skip: either spelling, any capitalisation.
+SKIP_CI = re.compile(r"\[(ci[ _-]skip|skip[ _-]ci)\]", re.IGNORECASE)
 # Ci::Pipeline.rules_failure_message
 NO_JOBS = (
     "Pipeline will not run for the selected trigger. The rules configuration "
@@ -243,6 +246,14 @@ def make_plan(
         key: value for key, value in pipeline_variables.items() if key not in PERSISTED
     }
     workflow_view = rule_variables(visible, config.variables, user_variables)
+    message = pipeline_variables.get("CI_COMMIT_MESSAGE", "")
+    if inputs.source == "push" and SKIP_CI.search(message):
+        reason = (
+            "the commit message says [skip ci], so GitLab creates no push pipeline "
+            "(`--source web` runs it all the same)"
+        )
+        skipped = WorkflowDecision(False, frozen_map(), config.workflow.name, reason)
+        return Plan(config, skipped, (), (), workflow_view)
     workflow = decide_workflow(
         config.workflow, rule_inputs(inputs, visible, config.variables, user_variables)
     )
