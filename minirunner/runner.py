@@ -19,9 +19,10 @@ from minirunner import artifacts, cache
 from minirunner.config.durations import parse_duration
 from minirunner.config.model import Trigger, Variable
 from minirunner.context import Context, Options
-from minirunner.errors import MinirunnerError, UsageError
+from minirunner.errors import ConfigError, MinirunnerError, UsageError
 from minirunner.executors import ExecutorSettings, make_executor
 from minirunner.executors.base import Executor, JobOutcome, JobRequest
+from minirunner.files import inside
 from minirunner.interrupts import cancel_on_signals
 from minirunner.output import Console, JobLog, printable
 from minirunner.plan import Plan, PlannedJob, inherited_variables
@@ -363,12 +364,16 @@ class PipelineRun:
                 for name, variable in yaml_variables(planned, self.plan).items()
             }
         variables = {**self.context.variables, "CI_PIPELINE_SOURCE": "parent_pipeline"}
+        include_map = {
+            **load_include_map(self.context.root),
+            **self._generated_includes(trigger),
+        }
         config = load_child_config(
             self.context.tree,
             trigger,
             job.name,
             include_variables={**variables, **forwarded},
-            include_map=load_include_map(self.context.root),
+            include_map=include_map,
             tree_root=self.context.root,
         )
         inputs = replace(self.context.inputs, source="parent_pipeline")
@@ -406,6 +411,31 @@ class PipelineRun:
                 self._children.remove(run)
         write_report(result, child_dir / "report.json")
         return result
+
+    def _generated_includes(self, trigger: Trigger) -> dict[str, str]:
+        """A dynamic child pipeline's `include: artifact` files, from the artifacts
+        the named jobs of this run kept, as include map entries."""
+        in_run = {planned.name for planned in self._chosen}
+        found = {}
+        for target in trigger.external:
+            kind, _, rest = target.partition(":")
+            job, _, name = rest.partition(":")
+            if kind == "artifact" and job in in_run:
+                found[target] = str(self._kept_file(job, name))
+        return found
+
+    def _kept_file(self, job: str, name: str) -> Path:
+        """A file among the artifacts a job of this run kept."""
+        with self._lock:
+            stored = self.stored.get(job)
+        if stored is not None:
+            path = stored.folder / name
+            if path.is_file() and inside(stored.folder, path):
+                return path
+        raise ConfigError(
+            f"job '{job}' kept no artifact '{name}' to include",
+            keyword="trigger:include:artifact",
+        )
 
     def _child_options(self, trigger: Trigger, forwarded: dict[str, str]) -> Options:
         """The child's variables above its own: the project's settings, then what

@@ -341,3 +341,40 @@ report:
     ) in out
     assert "slow   | after_script sees canceled" in out
     assert "finished" not in out and "reported" not in out
+
+
+GENERATES = """
+stages: [generate, trigger]
+generate:
+  stage: generate
+  script:
+    - 'printf "made:\\n  script: [echo made by \\$CI_PIPELINE_SOURCE]\\n" > child.yml'
+  artifacts: {paths: [child.yml]}
+run-it:
+  stage: trigger
+  trigger:
+    include: [{artifact: child.yml, job: generate}]
+    strategy: depend
+missing:
+  stage: trigger
+  trigger:
+    include: [{artifact: other.yml, job: generate}]
+"""
+
+
+def test_a_dynamic_child_pipeline_comes_from_a_jobs_artifact(
+    make_repo: MakeRepo,
+) -> None:
+    repo = make_repo({".gitlab-ci.yml": GENERATES})
+    result, out = run(repo)
+    summary = [(job.name, job.status) for job in result.jobs]
+    assert summary == [
+        ("generate", "success"),
+        ("run-it", "success"),
+        ("missing", "failed"),
+    ]
+    assert "run-it > made | made by parent_pipeline" in out
+    assert (
+        "missing  | ERROR: trigger:include:artifact: job 'generate' kept no "
+        "artifact 'other.yml' to include"
+    ) in out
