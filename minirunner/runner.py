@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from minirunner import artifacts, cache
 from minirunner.config.durations import parse_duration
 from minirunner.config.model import Trigger, Variable
+from minirunner.config.unused import LOCAL_NOTES
 from minirunner.context import Context, Options
 from minirunner.errors import ConfigError, MinirunnerError, UsageError
 from minirunner.executors import ExecutorSettings, make_executor
@@ -506,6 +507,8 @@ class PipelineRun:
                 f"when: delayed: GitLab would start it {_start_in(planned)} later; "
                 "minirunner starts it at once"
             )
+        for keyword, names in job.local_notes:
+            log.note(LOCAL_NOTES[keyword].format(names=", ".join(names)))
         with self._lock:
             artifacts.restore(sources, self.stored, checkout)
         cache_root = project_folder(self.context.root) / "cache"

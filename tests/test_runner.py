@@ -378,3 +378,32 @@ def test_a_dynamic_child_pipeline_comes_from_a_jobs_artifact(
         "missing  | ERROR: trigger:include:artifact: job 'generate' kept no "
         "artifact 'other.yml' to include"
     ) in out
+
+
+def test_keywords_a_local_run_does_not_act_on_are_named_in_the_log(
+    make_repo: MakeRepo,
+) -> None:
+    config = """
+default:
+  id_tokens: {VAULT_TOKEN: {aud: "https://vault.example.com"}}
+job:
+  hooks: {pre_get_sources_script: [echo pre]}
+  secrets: {DB_PASSWORD: {vault: db/password@ops}, API_KEY: {vault: api/key@ops}}
+  release: {tag_name: v1, description: first}
+  script: ['echo "token=[$VAULT_TOKEN]"']
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    result, out = run(repo)
+    assert result.jobs[0].status == "success"
+    lines = out.splitlines()
+    assert lines[1:6] == [
+        "job | hooks: GitLab Runner runs pre_get_sources_script before it fetches "
+        "the sources; minirunner makes the checkout itself and does not run it",
+        "job | id_tokens: there is no OIDC provider offline; not set: VAULT_TOKEN",
+        "job | secrets: there is no secrets provider offline; not set: "
+        "DB_PASSWORD, API_KEY",
+        "job | release: GitLab would create the release after the script; "
+        "minirunner does not",
+        """job | $ echo "token=[$VAULT_TOKEN]\"""",
+    ]
+    assert "job | token=[]" in lines

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +13,7 @@ from minirunner.config.durations import MONTH, WEEK
 from minirunner.config.model import Job, Location, Need, Retry, Trigger, frozen_map
 from minirunner.config.relations import Matrix, NeedSpec
 from minirunner.config.shared import SharedRecords
-from minirunner.config.unused import CHECKS, check_unused
+from minirunner.config.unused import CHECKS, LOCAL_NOTES, check_unused
 from minirunner.config.values import (
     Site,
     boolean,
@@ -278,6 +278,7 @@ def build_job(
         ),
         environment=environment,
         coverage=_coverage(site, raw.get("coverage")),
+        local_notes=_local_notes(raw, value),
         tags=value("tags") or (),
         trigger=_trigger(site, raw) if bridge else None,
         location=Location(site.file, site.line),
@@ -286,6 +287,20 @@ def build_job(
     )
     parallel = _parallel(site, raw.get("parallel"), bridge, warnings)
     return Draft(job, specs, parallel, on_stop, site)
+
+
+def _local_notes(
+    raw: dict[Any, Any], value: Callable[[str], Any]
+) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The keywords of LOCAL_NOTES the job has (hooks and id_tokens may come from
+    `default:`), each with the variable names it defines."""
+    found = []
+    for key in LOCAL_NOTES:
+        given = value(key) if key in ("hooks", "id_tokens") else raw.get(key)
+        if given is not None:
+            names = tuple(map(str, given)) if key in ("id_tokens", "secrets") else ()
+            found.append((key, names))
+    return tuple(found)
 
 
 def _need_specs(

@@ -196,6 +196,8 @@ class Job:
     resource_group: str | None = None
     environment: Environment | None = None
     coverage: str | None = None
+    # Keywords a local run does not act on, with the names they define.
+    local_notes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     tags: tuple[str, ...] = ()
     trigger: Trigger | None = None
     node_index: int | None = None

@@ -1,9 +1,10 @@
 """Type checks of the job keywords that do nothing offline, as GitLab's entries do.
 
 minirunner accepts `release`, `secrets`, `id_tokens`, `hooks`, `pages` and the
-like so that a configuration GitLab accepts loads here too, but never acts on
-them; a value of the wrong shape is still an error, as on GitLab
-(lib/gitlab/ci/config/entry/*.rb, https://docs.gitlab.com/ci/yaml/).
+like so that a configuration GitLab accepts loads here too, but does not act on
+them (a job's log names those GitLab would act on, LOCAL_NOTES); a value of the
+wrong shape is still an error, as on GitLab (lib/gitlab/ci/config/entry/*.rb,
+https://docs.gitlab.com/ci/yaml/). Of `auto_cancel`, `on_job_failure` is kept.
 """
 
 from __future__ import annotations
@@ -46,6 +47,15 @@ ENVIRONMENT_KUBERNETES_KEYS = frozenset(
     {"namespace", "agent", "flux_resource_path", "dashboard", "managed_resources"}
 )
 AUTO_CANCEL_KEYS = frozenset({"on_new_commit", "on_job_failure"})
+# What a job's log says of a keyword GitLab acts on and a local run does not.
+LOCAL_NOTES = {
+    "hooks": "hooks: GitLab Runner runs pre_get_sources_script before it fetches "
+    "the sources; minirunner makes the checkout itself and does not run it",
+    "id_tokens": "id_tokens: there is no OIDC provider offline; not set: {names}",
+    "secrets": "secrets: there is no secrets provider offline; not set: {names}",
+    "release": "release: GitLab would create the release after the script; "
+    "minirunner does not",
+}
 
 
 def hooks(site: Site, path: str, raw: Any) -> None:
