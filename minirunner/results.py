@@ -38,6 +38,8 @@ class JobResult:
     duration_s: float = 0.0
     log: Path | None = None
     message: str | None = None
+    # Percent, from the log by the job's `coverage` expression.
+    coverage: float | None = None
 
     @property
     def label(self) -> str:
@@ -99,6 +101,7 @@ def write_report(result: PipelineResult, path: Path) -> None:
                 "exit_code": job.exit_code,
                 "duration_s": round(job.duration_s, 3),
                 "log": str(job.log) if job.log else None,
+                "coverage": job.coverage,
             }
             for job in result.jobs
         ],
@@ -132,15 +135,22 @@ def print_summary(
 
 
 def plain_table(result: PipelineResult) -> str:
-    """Left-aligned columns: job, stage, status, duration."""
-    rows = [("job", "stage", "status", "duration")] + [
-        (printable(job.name), job.stage, job.label, duration(job))
+    """Left-aligned columns: job, stage, status, duration (and coverage when a
+    job has one)."""
+    with_coverage = any(job.coverage is not None for job in result.jobs)
+    rows: list[tuple[str, ...]] = [("job", "stage", "status", "duration", "coverage")]
+    rows += [
+        (printable(job.name), job.stage, job.label, duration(job), percent(job))
         for job in result.jobs
     ]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    if not with_coverage:
+        rows = [row[:4] for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-        + f"  {row[3]}\n"
+        "  ".join(
+            cell.ljust(width) for cell, width in zip(row, widths, strict=True)
+        ).rstrip()
+        + "\n"
         for row in rows
     )
 
@@ -157,11 +167,15 @@ def rich_table(result: PipelineResult, colour: bool) -> str:
     table.add_column("stage")
     table.add_column("status")
     table.add_column("duration", justify="right")
+    with_coverage = any(job.coverage is not None for job in result.jobs)
+    if with_coverage:
+        table.add_column("coverage", justify="right")
     for job in result.jobs:
         style = RICH_STYLES.get(job.label, "")
         name = escape(printable(job.name))
         stage = escape(printable(job.stage))
-        table.add_row(name, stage, f"[{style}]{job.label}[/]", duration(job))
+        cells = [name, stage, f"[{style}]{job.label}[/]", duration(job)]
+        table.add_row(*cells, *([percent(job)] if with_coverage else []))
     buffer = io.StringIO()
     width = shutil.get_terminal_size((100, 24)).columns
     RichConsole(
@@ -187,6 +201,11 @@ RICH_STYLES = {
 def duration(job: JobResult) -> str:
     """The job's duration, or `-` for a job that did not run."""
     return format_duration(job.duration_s) if job.duration_s else "-"
+
+
+def percent(job: JobResult) -> str:
+    """The job's coverage as GitLab shows it (`87.5%`), or `-`."""
+    return "-" if job.coverage is None else f"{job.coverage:g}%"
 
 
 def failure(job: JobResult, tail_lines: int, colour: bool) -> str:

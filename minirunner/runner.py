@@ -20,6 +20,7 @@ from minirunner.config.durations import parse_duration
 from minirunner.config.model import Trigger, Variable
 from minirunner.config.unused import LOCAL_NOTES
 from minirunner.context import Context, Options
+from minirunner.coverage import read_coverage
 from minirunner.errors import ConfigError, MinirunnerError, UsageError
 from minirunner.executors import ExecutorSettings, make_executor
 from minirunner.executors.base import Executor, JobOutcome, JobRequest
@@ -302,9 +303,12 @@ class PipelineRun:
         if planned.job.allow_failure_exit_codes and status == "failed":
             allowed = outcome.exit_code in planned.job.allow_failure_exit_codes
             planned = _with_allow_failure(planned, allowed)
-        return self._result(
+        result = self._result(
             planned, status, outcome.exit_code, started, log_path, outcome.message
         )
+        if job.coverage is None:
+            return result
+        return replace(result, coverage=read_coverage(log_path, job.coverage))
 
     def _run_trigger(
         self, planned: PlannedJob, log_path: Path, started: float

@@ -242,6 +242,28 @@ def test_the_summary_on_a_terminal_is_a_rich_table(tmp_path: Path) -> None:
     assert "─" in plain
 
 
+def test_the_summary_has_a_coverage_column_when_a_job_reports_one() -> None:
+    result = PipelineResult(
+        3,
+        (
+            JobResult("unit", "test", "success", False, 0, 2.0, coverage=87.5),
+            JobResult("lint", "test", "success", False, 0, 1.0),
+        ),
+    )
+    stream = Stream()
+    print_summary(Console(stream=stream), result)
+    assert stream.getvalue().splitlines()[1:4] == [
+        "job   stage  status  duration  coverage",
+        "unit  test   passed  2.0s      87.5%",
+        "lint  test   passed  1.0s      -",
+    ]
+    terminal = Stream(terminal=True)
+    print_summary(Console(stream=terminal, colour=False), result)
+    assert re.search(
+        r"^ *unit +test +passed +2\.0s +87\.5%$", terminal.getvalue(), re.M
+    )
+
+
 def test_a_pipeline_with_an_allowed_failure_passes_with_warnings() -> None:
     result = PipelineResult(1, (JobResult("lint", "test", "failed", True, 1, 0.5),))
     assert (result.status, result.label) == ("success", "passed with warnings")
