@@ -132,7 +132,7 @@ def _explicit_tag(state: GitState, tag: str, source: str) -> PipelineRef:
 
 def _explicit_branch(state: GitState, branch: str, source: str) -> PipelineRef:
     """HEAD's pipeline under the branch's name; a note when the branch is
-    elsewhere, since GitLab would run its tip."""
+    elsewhere, since GitLab would run its tip, or does not exist."""
     name = _branch_name(branch)
     checked = subprocess.run(
         ["git", "check-ref-format", "--branch", name],
@@ -147,7 +147,14 @@ def _explicit_branch(state: GitState, branch: str, source: str) -> PipelineRef:
             tip = resolve_commit(state.root, f"refs/heads/{name}")
         except GitError:
             tip = None
-        if tip is not None and tip != state.head.sha:
+        if tip is None:
+            # A detached HEAD is told to name its branch: that needs no note.
+            if state.branch is not None:
+                note = (
+                    f"there is no branch '{name}' here: this runs HEAD "
+                    f"({state.head.sha[:8]}) as a pipeline for {name}"
+                )
+        elif tip != state.head.sha:
             note = (
                 f"branch '{name}' is at {tip[:8]}: this runs HEAD "
                 f"({state.head.sha[:8]}) as a pipeline for {name}"

@@ -86,7 +86,10 @@ def test_a_branch_elsewhere_runs_head_under_its_name_and_says_so(
             "as a pipeline for release"
         ),
     )
-    assert choose_ref(read_git_state(repo), branch="new-one").note is None
+    assert choose_ref(read_git_state(repo), branch="new-one").note == (
+        f"there is no branch 'new-one' here: this runs HEAD ({head[:8]}) "
+        "as a pipeline for new-one"
+    )
 
 
 @pytest.mark.parametrize("name", ["bad..name", "two words", "-dash", "end.lock"])
