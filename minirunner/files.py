@@ -46,7 +46,9 @@ def inside(root: Path, path: Path) -> bool:
 
 
 def expand_pattern(root: Path, pattern: str) -> list[str]:
-    """Files matching one artifacts/cache pattern; a matched folder brings its files."""
+    """Paths matching one artifacts/cache pattern; a matched folder brings its
+    folders and files, as GitLab Runner's archiver takes them (an empty folder
+    is kept)."""
     found: list[str] = []
     for hit in sorted(
         glob.glob(
@@ -55,9 +57,11 @@ def expand_pattern(root: Path, pattern: str) -> list[str]:
     ):
         full = root / hit
         if full.is_dir() and not full.is_symlink():
-            for folder, _, names in os.walk(full):
-                for name in sorted(names):
-                    found.append((Path(folder) / name).relative_to(root).as_posix())
+            for folder, subfolders, names in os.walk(full):
+                subfolders.sort()
+                here = Path(folder).relative_to(root)
+                found.append(here.as_posix())
+                found.extend((here / name).as_posix() for name in sorted(names))
         elif full.exists() or full.is_symlink():
             found.append(PurePosixPath(hit).as_posix())
     return found
@@ -115,7 +119,8 @@ def select(
 
 
 def copy_files(source: Path, paths: Iterable[str], destination: Path) -> int:
-    """Copy the paths from source to destination, links as links; return the count.
+    """Copy the paths from source to destination, links as links, folders as
+    folders; return the count of files and links.
 
     A link that leads out of the source folder is not followed, so nothing of the
     host outside the project is ever copied; nor is anything written through a
@@ -134,6 +139,8 @@ def copy_files(source: Path, paths: Iterable[str], destination: Path) -> int:
             _clear(target)
             shutil.copy2(origin, target)
         else:
+            if origin.is_dir() and inside(source, origin):
+                _real_folder(destination, target)
             continue
         count += 1
     return count

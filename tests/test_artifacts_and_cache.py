@@ -239,3 +239,28 @@ def test_artifact_and_cache_paths_expand_the_jobs_variables(
         "out/keep",
         "out/keep/a.txt",
     ]
+
+
+def test_artifacts_keep_folders_even_empty_ones(make_repo: MakeRepo) -> None:
+    config = """
+stages: [build, test]
+build:
+  stage: build
+  script: [mkdir -p dist/empty dist/logs dist/full, touch dist/logs/a.log dist/full/f]
+  artifacts:
+    paths: [dist]
+    exclude: ["dist/logs/*.log"]
+check:
+  stage: test
+  script: [find dist | sort]
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "run", "-j", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    found = [
+        line.split("| ", 1)[1]
+        for line in done.stdout.splitlines()
+        if line.startswith("check | dist")
+    ]
+    assert found == ["dist", "dist/empty", "dist/full", "dist/full/f", "dist/logs"]
+    assert "build | Uploaded 1 artifact file to" in done.stdout
