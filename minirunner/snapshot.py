@@ -60,7 +60,7 @@ def make_snapshot(
     source = state_root.resolve()
     dest.mkdir(parents=True, exist_ok=True)
     _new_git_folder(source, dest, shared=shared, template=template)
-    _git(dest, "checkout", "--quiet", "--detach", sha)
+    git(dest, "checkout", "--quiet", "--detach", sha)
     if worktree:
         _overlay_working_tree(source, dest, sha)
 
@@ -94,9 +94,9 @@ def reuse_snapshot(
     remove_path(dest / ".git")
     _new_git_folder(state_root.resolve(), dest, shared=shared, template=template)
     shutil.copyfile(saved_index, dest / ".git" / "index")
-    _git(dest, "checkout", "--quiet", "--force", "--detach", sha)
+    git(dest, "checkout", "--quiet", "--force", "--detach", sha)
     if clean_flags:
-        _git(dest, "clean", *clean_flags)
+        git(dest, "clean", *clean_flags)
     if worktree:
         _overlay_working_tree(state_root.resolve(), dest, sha)
 
@@ -148,7 +148,7 @@ def _new_git_folder(
 
 
 def _clone(source: Path, dest: Path, *, shared: bool) -> None:
-    _git(
+    git(
         None,
         "clone",
         "--quiet",
@@ -183,7 +183,7 @@ def _overlay_working_tree(source: Path, dest: Path, sha: str) -> None:
     """Bring over what differs between commit `sha` and the working tree."""
     # Plumbing: `git diff` would refresh and rewrite the user's index. Entries
     # whose stat data is stale are listed too, and merely copied again.
-    changed = _git(
+    changed = git(
         source,
         "diff-index",
         "--name-only",
@@ -193,7 +193,7 @@ def _overlay_working_tree(source: Path, dest: Path, sha: str) -> None:
         sha,
         "--",
     )
-    untracked = _git(source, "ls-files", "-z", "--others", "--exclude-standard")
+    untracked = git(source, "ls-files", "-z", "--others", "--exclude-standard")
     inside = dest.resolve()
     for relative in dict.fromkeys(f"{changed}\0{untracked}".split("\0")):
         origin = source / relative
@@ -221,7 +221,8 @@ def _make_folders(dest: Path, relative: PurePath) -> None:
         folder.mkdir(exist_ok=True)
 
 
-def _git(cwd: Path | None, *args: str) -> str:
+def git(cwd: Path | None, *args: str) -> str:
+    """Run git for a checkout, without the user's hooks or LFS downloads; its output."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -249,7 +250,11 @@ def _git(cwd: Path | None, *args: str) -> str:
     )
     if done.returncode != 0:
         detail = _reason(done.stderr) or f"exit status {done.returncode}"
-        action = next(arg for arg in args if not arg.startswith("-"))
+        action = next(
+            arg
+            for index, arg in enumerate(args)
+            if not arg.startswith("-") and (index == 0 or args[index - 1] != "-c")
+        )
         raise GitError(f"cannot make a snapshot: git {action} failed: {detail}")
     return done.stdout
 

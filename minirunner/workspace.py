@@ -20,11 +20,13 @@ from pathlib import Path
 
 from minirunner.errors import GitError, UsageError
 from minirunner.snapshot import (
+    git,
     make_git_template,
     make_snapshot,
     remove_path,
     reuse_snapshot,
 )
+from minirunner.submodules import check_strategy, update_submodules
 
 STRATEGIES = ("fetch", "clone", "none", "empty")
 DEFAULT_STRATEGY = "fetch"
@@ -208,6 +210,7 @@ def prepare_checkout(
         own_folder(checkout, empty=True)
         return "GIT_STRATEGY empty: an empty project folder"
     flags = clean_flags(env)
+    submodules = env.get("GIT_SUBMODULE_STRATEGY") or "none"
     template = templates.get() if templates and shared else None
     what = f"{sha[:8]} with the working tree's changes" if worktree else sha[:8]
     why_fresh = ""
@@ -227,15 +230,31 @@ def prepare_checkout(
             why_fresh = f" (the slot's checkout could not be reused: {error})"
         else:
             _save_index(slot)
+            extra = _with_submodules(root, checkout, submodules)
             if worktree:
-                return f"a reused checkout, reset and {_cleaned(flags)}, of {what}"
-            return f"a reused checkout of {what}, reset and {_cleaned(flags)}"
+                return (
+                    f"a reused checkout, reset and {_cleaned(flags)}, of {what}{extra}"
+                )
+            return f"a reused checkout of {what}, reset and {_cleaned(flags)}{extra}"
     remove_path(checkout)
     make_snapshot(
         root, sha, checkout, worktree=worktree, shared=shared, template=template
     )
     _save_index(slot)
-    return f"a fresh checkout of {what}{why_fresh}"
+    extra = _with_submodules(root, checkout, submodules)
+    return f"a fresh checkout of {what}{why_fresh}{extra}"
+
+
+def _with_submodules(root: Path, checkout: Path, strategy: str) -> str:
+    """Check out the submodules GIT_SUBMODULE_STRATEGY asks for; say how many."""
+    check_strategy(strategy)
+    if not (checkout / ".gitmodules").is_file():
+        return ""
+    modules = Path(git(root, "rev-parse", "--absolute-git-dir").strip()) / "modules"
+    count = update_submodules(modules, checkout, strategy)
+    if strategy == "none":
+        return ""
+    return f", with {count} submodule{'' if count == 1 else 's'} ({strategy})"
 
 
 def clean_flags(env: dict[str, str]) -> list[str]:
