@@ -15,7 +15,7 @@ PUSH_DISABLED_URL = "minirunner-snapshot-push-disabled"
 
 # Variables that point git at a repository or index; inherited from a hook they
 # would make our commands read, or write, the user's files.
-_REPOSITORY_VARIABLES = frozenset(
+REPOSITORY_VARIABLES = frozenset(
     {
         "GIT_DIR",
         "GIT_WORK_TREE",
@@ -226,7 +226,7 @@ def git(cwd: Path | None, *args: str) -> str:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in _REPOSITORY_VARIABLES
+        if key not in REPOSITORY_VARIABLES
     }
     # A post-checkout hook from the user's global configuration must not run,
     # nor may Git LFS try to download anything.

@@ -84,6 +84,8 @@ def run_process(
     finally:
         if process.poll() is None:
             stop_group(process)
+        # What the script left running in the background ends with the job.
+        kill_group(process.pid)
         reader.join(timeout=KILL_GRACE_S)
         if not reader.is_alive():
             os.close(read_end)
@@ -92,6 +94,14 @@ def run_process(
     code = process.returncode
     # A shell killed by signal N reports 128 + N, as shells and Docker do.
     return ProcessResult(128 - code if code < 0 else code)
+
+
+def kill_group(group: int) -> None:
+    """SIGKILL whatever is left of a process group."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def stop_group(process: subprocess.Popen[bytes]) -> None:

@@ -10,10 +10,14 @@ from collections.abc import Mapping
 from minirunner.executors.base import AFTER_SCRIPT_TIMEOUT_S, JobOutcome, JobRequest
 from minirunner.executors.process import ProcessResult, job_outcome, run_process
 from minirunner.executors.script import build_script
+from minirunner.snapshot import REPOSITORY_VARIABLES
 
 # Variables of the user's own shell that must not leak into a job: a job sees
 # GitLab's values for these, or none at all (e.g. CI_COMMIT_BRANCH in a tag pipeline).
 HIDDEN_PREFIXES = ("CI_", "GITLAB_")
+# Set by git for a hook that runs minirunner, they would point a job's git commands
+# at the user's repository and index.
+HIDDEN_GIT = REPOSITORY_VARIABLES | {"GIT_CEILING_DIRECTORIES"}
 
 
 def host_environment() -> dict[str, str]:
@@ -21,8 +25,19 @@ def host_environment() -> dict[str, str]:
     return {
         key: value
         for key, value in os.environ.items()
-        if not key.startswith(HIDDEN_PREFIXES) and key != "CI"
+        if not key.startswith(HIDDEN_PREFIXES) and key != "CI" and key not in HIDDEN_GIT
     }
+
+
+def job_environment(request: JobRequest) -> dict[str, str]:
+    """What a job's scripts see: the user's environment and the job's variables.
+
+    The job's folder lies inside the user's working tree; git must never climb
+    out of it to the user's repository, even when a job removes its `.git`.
+    """
+    env = {**host_environment(), **request.env}
+    env["GIT_CEILING_DIRECTORIES"] = str(request.checkout.parent)
+    return env
 
 
 def find_shell() -> str:
@@ -42,7 +57,7 @@ class ShellExecutor:
     def run(self, request: JobRequest) -> JobOutcome:
         """Run before_script + script in one shell, after_script in another."""
         job = request.job
-        env = {**host_environment(), **request.env}
+        env = job_environment(request)
         commands = (*job.before_script, *job.script)
         main = self._run_script(
             request, "script", commands, env, request.timeout_s, request.cancel
