@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import glob
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -11,6 +11,8 @@ from pathlib import Path, PurePosixPath
 
 from minirunner.rules.globs import match
 from minirunner.variables.expand import expand
+
+_GLOB_MAGIC = re.compile(r"[*?\[]")
 
 
 class OutsideProject(ValueError):
@@ -50,20 +52,29 @@ def expand_pattern(root: Path, pattern: str) -> list[str]:
     folders and files, as GitLab Runner's archiver takes them (an empty folder
     is kept)."""
     found: list[str] = []
-    for hit in sorted(
-        glob.glob(
-            check_pattern(pattern), root_dir=root, recursive=True, include_hidden=True
-        )
-    ):
+    check_pattern(pattern)
+    if not pattern.strip("/"):
+        return found
+    # pathlib's `**` does not descend into linked folders, so a link to `..`
+    # cannot make the match endless; a link matched is kept as a link.
+    if _GLOB_MAGIC.search(pattern):
+        hits = sorted(path.relative_to(root).as_posix() for path in root.glob(pattern))
+    else:
+        literal = PurePosixPath(pattern).as_posix()
+        hits = [literal] if os.path.lexists(root / literal) else []
+    for hit in hits:
         full = root / hit
         if full.is_dir() and not full.is_symlink():
             for folder, subfolders, names in os.walk(full):
                 subfolders.sort()
                 here = Path(folder).relative_to(root)
                 found.append(here.as_posix())
-                found.extend((here / name).as_posix() for name in sorted(names))
+                links = [
+                    name for name in subfolders if (Path(folder) / name).is_symlink()
+                ]
+                found.extend((here / name).as_posix() for name in sorted(names + links))
         elif full.exists() or full.is_symlink():
-            found.append(PurePosixPath(hit).as_posix())
+            found.append(hit)
     return found
 
 
@@ -105,8 +116,14 @@ def select(
             continue
         if not found and left_out is not None:
             left_out(pattern, None)
+        behind_link = _behind_links_out(root, found)
+        if behind_link and left_out is not None:
+            first = next(path for path in found if path in behind_link)
+            message = f"'{first}' is behind a link out of the project"
+            left_out(pattern, OutsideProject(message))
         for path in found:
-            chosen[path] = None
+            if path not in behind_link:
+                chosen[path] = None
     if untracked:
         for path in untracked_files(root):
             chosen[path] = None
@@ -116,6 +133,20 @@ def select(
         if not any(match(pattern, path) for pattern in exclude)
         and not path.startswith(".git/")
     ]
+
+
+def _behind_links_out(root: Path, paths: Sequence[str]) -> set[str]:
+    """The paths whose folder a link leads out of `root` (each folder looked at
+    once): what they name is not the project's."""
+    outside: dict[str, bool] = {}
+    found = set()
+    for path in paths:
+        folder = path.rpartition("/")[0]
+        if folder not in outside:
+            outside[folder] = not inside(root, root / folder)
+        if outside[folder]:
+            found.add(path)
+    return found
 
 
 def copy_files(source: Path, paths: Iterable[str], destination: Path) -> int:

@@ -264,3 +264,33 @@ check:
     ]
     assert found == ["dist", "dist/empty", "dist/full", "dist/full/f", "dist/logs"]
     assert "build | Uploaded 1 artifact file to" in done.stdout
+
+
+def test_links_to_parent_folders_do_not_make_a_match_endless(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "hostname").write_text("host\n")
+    config = f"""
+loops:
+  script:
+    - mkdir -p d && ln -s .. d/up && ln -s .. d/again && echo kept > d/file.txt
+    - ln -s {tmp_path / "outside"} elsewhere
+  artifacts:
+    paths: ["d/**", elsewhere/hostname]
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "run")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        "loops | WARNING: artifacts: 'elsewhere/hostname' is behind a link out of "
+        "the project; it is left out"
+    ) in done.stdout
+    stored = repo / ".minirunner" / "runs" / "1" / "artifacts" / "loops"
+    assert sorted(p.relative_to(stored).as_posix() for p in stored.rglob("*")) == [
+        "d",
+        "d/again",
+        "d/file.txt",
+        "d/up",
+    ]
+    assert (stored / "d" / "up").is_symlink()
