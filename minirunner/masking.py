@@ -76,6 +76,20 @@ class Masker:
         return plain, raw
 
 
+def unsplit_secrets(text: str, cut: int, secrets: Iterable[str]) -> int:
+    """A place at or before `cut` to split `text` without cutting any occurrence
+    of a secret in two, so that each part can be masked on its own."""
+    secrets = list(secrets)
+    moved = True
+    while moved and cut > 0:
+        moved = False
+        for secret in secrets:
+            start = text.find(secret, max(0, cut - len(secret) + 1))
+            if -1 < start < cut < start + len(secret):
+                cut, moved = start, True
+    return max(cut, 0)
+
+
 def mask(text: str, secrets: Iterable[str]) -> str:
     """Replace every occurrence of each secret, longest first, as GitLab masks."""
     return Masker(secrets).mask(text)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from minirunner.masking import ANSI, MASK, Masker, mask
+from minirunner.masking import ANSI, MASK, Masker, mask, unsplit_secrets
 
 if TYPE_CHECKING:
     from minirunner.progress import ProgressView
@@ -37,6 +37,9 @@ STATUS_COLOURS = {
     "canceled": 35,
 }
 NAME_LIMIT = 40
+# Output that has not ended its line after this many characters is written out
+# as a line: holding it whole would cost memory and time without bound.
+LONG_LINE = 64 * 1024
 
 
 def use_colour(choice: str, stream: TextIO) -> bool:
@@ -256,7 +259,9 @@ class JobLog:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = path.open("w", encoding="utf-8")
         self._sections: list[bool] = []
-        self._pending = ""
+        # The unfinished line, in the pieces it came in.
+        self._pending: list[str] = []
+        self._pending_size = 0
         self._lock = threading.Lock()
         self._closed = False
 
@@ -267,13 +272,33 @@ class JobLog:
 
     def __call__(self, chunk: str) -> None:
         with self._lock:
-            text = self._pending + chunk
-            cut = text.rfind("\n") + 1
-            self._pending = text[cut:]
-            if cut:
-                # Lines end at "\n" only: "\r" belongs to the line (progress
-                # redraws, section markers).
-                self._write(text[: cut - 1])
+            # Lines end at "\n" only: "\r" belongs to the line (progress
+            # redraws, section markers).
+            cut = chunk.rfind("\n") + 1
+            if not cut:
+                self._pending.append(chunk)
+                self._pending_size += len(chunk)
+                if self._pending_size > LONG_LINE:
+                    self._break_long_line()
+                return
+            self._pending.append(chunk[: cut - 1])
+            text = "".join(self._pending)
+            rest = chunk[cut:]
+            self._pending = [rest] if rest else []
+            self._pending_size = len(rest)
+            self._write(text)
+
+    def _break_long_line(self) -> None:
+        """Write an unfinished line that grew long as a line of its own, but
+        for its end, which could be the start of a secret."""
+        text = "".join(self._pending)
+        longest = len(self.masker.secrets[0]) if self.masker.secrets else 1
+        cut = unsplit_secrets(text, len(text) - (longest - 1), self.masker.secrets)
+        rest = text[cut:]
+        self._pending = [rest] if rest else []
+        self._pending_size = len(rest)
+        if cut:
+            self._write(text[:cut])
 
     def _write(self, block: str) -> None:
         """Handle whole lines, `block` being them joined by "\n"."""
@@ -351,8 +376,10 @@ class JobLog:
             if self._closed:
                 return
             if self._pending:
-                pending, self._pending = self._pending, ""
-                self._write(pending)
+                pending, self._pending = "".join(self._pending), []
+                self._pending_size = 0
+                if pending:
+                    self._write(pending)
             self._closed = True
             self._file.close()
         self.console.job_finished(self.name)

@@ -16,7 +16,7 @@ from conftest import MakeRepo
 from repo_guard import guard_make_repo
 
 from minirunner.masking import MASK, Masker, unmaskable_reason, visible
-from minirunner.output import Console
+from minirunner.output import LONG_LINE, Console
 
 # Every repository a test here makes must come out of it unchanged.
 make_repo = guard_make_repo()
@@ -199,6 +199,20 @@ def test_an_unfinished_last_line_is_masked_at_close(tmp_path: Path) -> None:
     log, shown = log_of(tmp_path, [SECRET], f"a\nend {SECRET[:5]}", SECRET[5:])
     assert log == "a\nend [MASKED]\n"
     assert shown == "job | a\njob | end [MASKED]\n"
+
+
+@pytest.mark.parametrize("after", range(0, len(SECRET) + 3, 2))
+def test_a_long_unfinished_line_is_cut_but_never_through_a_secret(
+    tmp_path: Path, after: int
+) -> None:
+    # The line grows past the limit with the secret (whole or in part) at its
+    # end, where it is cut.
+    before = "y" * (LONG_LINE - 5)
+    chunks = [before[:40_000], before[40_000:], SECRET[:7], SECRET[7:] + "z" * after]
+    log, shown = log_of(tmp_path, [SECRET], *chunks, "\nend\n")
+    assert SECRET not in log and SECRET not in shown
+    assert log.replace("\n", "") == before + MASK + "z" * after + "end"
+    assert log.count("\n") == 3
 
 
 def test_colours_and_redraws_cannot_rebuild_a_secret(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ import time
 from typing import TYPE_CHECKING
 
 from minirunner.executors.base import LineSink
-from minirunner.executors.process import KILL_GRACE_S, ProcessResult
+from minirunner.executors.process import KILL_GRACE_S, OutputDecoder, ProcessResult
 
 if TYPE_CHECKING:
     from docker import APIClient
@@ -18,28 +18,6 @@ POLL_S = 0.1
 
 class StartFailed(Exception):
     """The engine could not start a container; the message says why."""
-
-
-class LineBuffer:
-    """Collects chunks of output and hands whole lines to a sink."""
-
-    def __init__(self, emit: LineSink) -> None:
-        self.emit = emit
-        self.pending = b""
-
-    def feed(self, chunk: bytes) -> None:
-        """Add a chunk; emit every line it completes."""
-        self.pending += chunk
-        cut = self.pending.rfind(b"\n") + 1
-        if cut:
-            self.emit(self.pending[:cut].decode("utf-8", "replace"))
-            self.pending = self.pending[cut:]
-
-    def flush(self) -> None:
-        """Emit what is left of an unfinished last line."""
-        if self.pending:
-            self.emit(self.pending.decode("utf-8", "replace") + "\n")
-            self.pending = b""
 
 
 def run_container(
@@ -98,17 +76,17 @@ def kill(api: APIClient, container: str) -> None:
 
 
 def _pump(stream: CancellableStream, emit: LineSink) -> None:
-    lines = LineBuffer(emit)
+    output = OutputDecoder(emit)
     try:
         for chunk in stream:
-            lines.feed(chunk)
+            output.feed(chunk)
     except Exception:  # noqa: BLE001
         # A killed container may drop the connection mid-frame; its exit code
         # (or the timeout) is what tells how the job ended, not the stream.
         pass
     finally:
         stream.close()
-        lines.flush()
+        output.flush()
 
 
 def _one_line(text: str) -> str:

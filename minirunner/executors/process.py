@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import os
 import signal
 import subprocess
@@ -26,17 +27,36 @@ class ProcessResult:
     canceled: bool = False
 
 
+class OutputDecoder:
+    """Hands a job's output on as it comes, as text: whole characters only, so a
+    character split between two reads waits for its end. The sink makes lines."""
+
+    def __init__(self, emit: LineSink) -> None:
+        self.emit = emit
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._line_open = False
+
+    def feed(self, chunk: bytes) -> None:
+        """Decode a chunk and hand on what it completes."""
+        text = self._decoder.decode(chunk)
+        if text:
+            self._line_open = not text.endswith("\n")
+            self.emit(text)
+
+    def flush(self) -> None:
+        """Hand on the rest, and end an unfinished last line."""
+        text = self._decoder.decode(b"", final=True)
+        if text or self._line_open:
+            self.emit(text + "\n")
+            self._line_open = False
+
+
 def stream_lines(fd: int, emit: LineSink) -> None:
-    """Read fd to its end, handing whole lines to emit in batches."""
-    pending = b""
+    """Read fd to its end, handing its output on as it comes."""
+    output = OutputDecoder(emit)
     while chunk := os.read(fd, READ_SIZE):
-        pending += chunk
-        cut = pending.rfind(b"\n") + 1
-        if cut:
-            emit(pending[:cut].decode("utf-8", "replace"))
-            pending = pending[cut:]
-    if pending:
-        emit(pending.decode("utf-8", "replace") + "\n")
+        output.feed(chunk)
+    output.flush()
 
 
 def run_process(
