@@ -692,9 +692,18 @@ def check_environment(env: Mapping[str, str]) -> None:
             raise UsageError(f"variable name {name!r} cannot be passed to a job")
         if "\0" in value:
             raise UsageError(f"variable {name} holds a NUL byte: it cannot be passed")
+        size = len(f"{name}={value}".encode("utf-8", "surrogateescape")) + 1
+        if size > MAX_VARIABLE_BYTES:
+            raise UsageError(
+                f"variable {name} holds {size - len(name) - 2:,} bytes: Linux passes "
+                f"at most {MAX_VARIABLE_BYTES:,} per variable to a process, so the "
+                "job cannot start"
+            )
 
 
 MASKED_PREDEFINED = frozenset({"CI_REGISTRY_PASSWORD", "CI_JOB_TOKEN"})
+# MAX_ARG_STRLEN: the size of one `NAME=value` string a process may be given.
+MAX_VARIABLE_BYTES = 128 * 1024
 
 
 def _with_allow_failure(planned: PlannedJob, allowed: bool) -> PlannedJob:

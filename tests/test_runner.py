@@ -407,3 +407,35 @@ job:
         """job | $ echo "token=[$VAULT_TOKEN]\"""",
     ]
     assert "job | token=[]" in lines
+
+
+def test_a_job_that_removes_its_own_folders_ends_as_its_script_did(
+    make_repo: MakeRepo,
+) -> None:
+    config = """
+removes-checkout:
+  script: ['rm -rf "$CI_PROJECT_DIR"']
+  after_script: [echo never]
+removes-scripts:
+  script: [rm -rf ../tmp]
+  after_script: [echo after-ran]
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    result, out = run(repo)
+    assert [job.status for job in result.jobs] == ["success", "success"]
+    assert "removes-checkout | ERROR: after_script: the project folder is gone" in out
+    assert "removes-scripts  | after-ran" in out
+    assert "Traceback" not in out
+
+
+def test_a_variable_no_process_can_hold_fails_its_job_in_one_line(
+    make_repo: MakeRepo,
+) -> None:
+    config = f"big:\n  variables: {{BIG: {'x' * 200_000}}}\n  script: [echo big]\n"
+    repo = make_repo({".gitlab-ci.yml": config})
+    result, _ = run(repo)
+    assert result.jobs[0].status == "failed"
+    assert result.jobs[0].message == (
+        "variable BIG holds 200,000 bytes: Linux passes at most 131,072 per "
+        "variable to a process, so the job cannot start"
+    )

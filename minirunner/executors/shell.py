@@ -87,6 +87,11 @@ class ShellExecutor:
         timeout_s: float,
         cancel: threading.Event,
     ) -> ProcessResult:
+        if not request.checkout.is_dir():
+            # The script removed its own folder; `cd` into it would fail on GitLab.
+            request.emit(f"ERROR: {label}: the project folder is gone\n")
+            return ProcessResult(1)
+        request.scratch.mkdir(parents=True, exist_ok=True)
         path = request.scratch / f"{label}.sh"
         path.write_text(build_script(commands, self.shell))
         path.chmod(0o700)
