@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from minirunner.clioptions import (
     pipeline_kwargs,
     pipeline_options,
 )
-from minirunner.errors import EXIT_INTERNAL, EXIT_INTERRUPTED
+from minirunner.errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_INTERRUPTED
 from minirunner.userconfig import envvar
 
 EXIT_BROKEN_PIPE = 141
@@ -276,8 +277,16 @@ def crash_log_path() -> Path:
 
 def main() -> None:
     """Entry point: user errors in one line, anything else logged, Ctrl-C as 130."""
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:  # started with the stream closed (`>&-`)
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115
     try:
         cli.main(standalone_mode=False, prog_name="minirunner")
+    except SystemExit:
+        # click answers a broken pipe with exit status 1 and this wrapper.
+        if isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
+            sys.exit(EXIT_BROKEN_PIPE)
+        raise
     except click.UsageError as error:
         # One line, as every other error: the usage banner is what --help is for.
         command = error.ctx.command_path if error.ctx else "minirunner"
@@ -301,6 +310,12 @@ def main() -> None:
 
         silence(sys.stdout)
         sys.exit(EXIT_BROKEN_PIPE)
+    except OSError as error:
+        # A file or folder of this machine that cannot be used as it is: the
+        # user's to fix, like a missing Docker engine.
+        where = f": {error.filename}" if error.filename else ""
+        click.echo(f"Error: {error.strerror or error}{where}", err=True)
+        sys.exit(EXIT_ENVIRONMENT)
     except Exception as error:  # an error of minirunner's own, not the user's
         import traceback
 

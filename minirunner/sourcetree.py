@@ -39,7 +39,10 @@ class DirectoryTree:
         self.root = root.resolve()
 
     def _resolve(self, path: str) -> Path:
-        full = (self.root / path).resolve()
+        try:
+            full = (self.root / path).resolve()
+        except RuntimeError:  # links that lead round in a loop
+            raise FileNotFoundError(path) from None
         if full != self.root and self.root not in full.parents:
             raise FileNotFoundError(path)
         return full

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from cli_support import isolated_env
 from conftest import MakeRepo, git
 from repo_guard import RepoGuard, guard_make_repo
 
@@ -376,3 +377,62 @@ def test_a_job_name_with_a_newline_keeps_every_table_on_its_lines(
     assert "two\\nlines | hi" in ran.stdout.splitlines()
     assert "two\\nlines  test   passed  " in "\n".join(ran.stdout.splitlines())
     assert listed.stdout.splitlines()[2].startswith("test   two\\nlines  on_success")
+
+
+def test_a_reader_that_leaves_early_gets_exit_status_141(make_repo: MakeRepo) -> None:
+    # More output than a pipe holds, so that writing it must meet the closed end.
+    jobs = "".join(f"job-{n:04}:\n  script: [echo {n}]\n" for n in range(3000))
+    repo = make_repo({".gitlab-ci.yml": jobs})
+    with subprocess.Popen(
+        [sys.executable, "-m", "minirunner", "list"],
+        cwd=repo,
+        env=isolated_env(repo.parent, None),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as reader:
+        assert reader.stdout is not None and reader.stderr is not None
+        reader.stdout.read(10)
+        reader.stdout.close()
+        assert reader.wait(timeout=60) == 141
+        assert reader.stderr.read() == b""
+
+
+def test_a_folder_of_minirunners_that_cannot_be_used_is_one_line(
+    make_repo: MakeRepo, tmp_path: Path
+) -> None:
+    repo = make_repo({".gitlab-ci.yml": "job:\n  script: [echo hi]\n"})
+    (repo / ".minirunner").mkdir()
+    (repo / ".minirunner" / "runs").symlink_to(tmp_path / "gone")
+    done = minirunner(repo, "run")
+    assert done.returncode == 3
+    assert one_line_error(done) == f"Error: File exists: {repo}/.minirunner/runs"
+
+
+def test_a_run_with_its_output_closed_still_runs(make_repo: MakeRepo) -> None:
+    repo = make_repo({".gitlab-ci.yml": "job:\n  script: [echo hi]\n"})
+    env = {**os.environ, "MINIRUNNER_STATE_DIR": str(repo.parent / "state")}
+    done = subprocess.run(
+        [sys.executable, "-m", "minirunner", "run", "--report", "../report.json"],
+        cwd=repo,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        # The child starts with its standard output closed, as `>&-` does.
+        preexec_fn=lambda: os.close(1),
+    )
+    assert (done.returncode, done.stderr) == (0, "")
+    report = json.loads((repo.parent / "report.json").read_text())
+    assert report["status"] == "success"
+
+
+def test_a_configuration_link_that_loops_is_no_file(
+    make_repo: MakeRepo, repo_guard: RepoGuard
+) -> None:
+    repo = make_repo({"README": "no pipeline\n"})
+    (repo / ".gitlab-ci.yml").symlink_to(".gitlab-ci.yml")
+    repo_guard.settle(repo)
+    done = minirunner(repo, "lint", "--worktree")
+    assert done.returncode == 2
+    assert one_line_error(done) == "Error: no .gitlab-ci.yml in the working tree"
