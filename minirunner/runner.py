@@ -102,6 +102,7 @@ class PipelineRun:
         self.abort = threading.Event()
         # Child pipelines running now: a cancel or abort of this run reaches them.
         self._children: list[PipelineRun] = []
+        self._job_numbers: dict[str, int] | None = None
         self.interrupted: int | None = None
         self._executors: dict[str, Executor] = {}
         self._log_names: set[str] = set()
@@ -667,8 +668,11 @@ class PipelineRun:
         return env
 
     def _job_number(self, name: str) -> int:
-        names = [job.name for job in self.plan.jobs]
-        return names.index(name) + 1 if name in names else 0
+        if self._job_numbers is None:
+            self._job_numbers = {
+                job.name: number for number, job in enumerate(self.plan.jobs, 1)
+            }
+        return self._job_numbers.get(name, 0)
 
 
 def yaml_variables(planned: PlannedJob, plan: Plan) -> dict[str, Variable]:

@@ -64,16 +64,16 @@ class Scheduler:
         self._status: dict[str, str] = {}
         self._running: set[str] = set()
         self._allowed = {node.name: node.allow_failure for node in nodes}
-        self._waits_for = {node.name: self._dependencies(node, nodes) for node in nodes}
-        find_cycle(self._waits_for)
-
-    @staticmethod
-    def _dependencies(node: Node, nodes: Sequence[Node]) -> tuple[str, ...]:
-        if node.needs is not None:
-            return node.needs
-        return tuple(
-            other.name for other in nodes if other.stage_index < node.stage_index
-        )
+        earlier = _earlier_stages(nodes)
+        self._waits_for = {
+            node.name: node.needs
+            if node.needs is not None
+            else earlier[node.stage_index]
+            for node in nodes
+        }
+        # Waiting for earlier stages cannot close a loop (a job needs only jobs of
+        # its own or earlier stages), so only `needs` are searched.
+        find_cycle({node.name: node.needs for node in nodes if node.needs})
 
     def finish(self, name: str, status: str, allow_failure: bool | None = None) -> None:
         """Record the end of a job that `step` started.
@@ -171,6 +171,20 @@ class Scheduler:
             if status[dep] == MANUAL and self._allowed[dep]:
                 return f"needs the manual job '{dep}', which was not played"
         return None
+
+
+def _earlier_stages(nodes: Sequence[Node]) -> dict[int, tuple[str, ...]]:
+    """For each stage index, the jobs of the stages before it: what a job without
+    `needs` waits for (one tuple per stage, shared by its jobs)."""
+    by_stage: dict[int, list[str]] = {}
+    for node in nodes:
+        by_stage.setdefault(node.stage_index, []).append(node.name)
+    earlier: dict[int, tuple[str, ...]] = {}
+    names: list[str] = []
+    for index in sorted(by_stage):
+        earlier[index] = tuple(names)
+        names.extend(by_stage[index])
+    return earlier
 
 
 def combined_status(results: Iterable[tuple[str, bool]]) -> str:
