@@ -211,8 +211,20 @@ def _commit_info(repo: Repo, sha: str) -> CommitInfo:
         author_name=commit.author.name or "",
         author_email=commit.author.email or "",
         committed_at=commit.committed_datetime.astimezone(UTC),
-        parent_sha=commit.parents[0].hexsha if commit.parents else None,
+        parent_sha=commit.parents[0].hexsha
+        if commit.parents and sha not in _shallow_commits(repo)
+        else None,
     )
+
+
+def _shallow_commits(repo: Repo) -> frozenset[str]:
+    """The commits a shallow clone has without their parents (`.git/shallow`):
+    git takes them for first commits, and so does minirunner."""
+    try:
+        text = (Path(repo.common_dir) / "shallow").read_text()
+    except OSError:
+        return frozenset()
+    return frozenset(text.split())
 
 
 def _config(repo: Repo) -> dict[str, str]:

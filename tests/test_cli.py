@@ -436,3 +436,22 @@ def test_a_configuration_link_that_loops_is_no_file(
     done = minirunner(repo, "lint", "--worktree")
     assert done.returncode == 2
     assert one_line_error(done) == "Error: no .gitlab-ci.yml in the working tree"
+
+
+def test_a_shallow_clone_runs_its_commit_as_a_first_one(
+    make_repo: MakeRepo, repo_guard: RepoGuard, tmp_path: Path
+) -> None:
+    config = "job:\n  script: [echo hi]\n  rules:\n    - changes: [a.txt]\n"
+    source = make_repo({".gitlab-ci.yml": config, "a.txt": "1\n"})
+    (source / "a.txt").write_text("2\n")
+    git(source, "commit", "-q", "-am", "Second")
+    repo_guard.settle(source)
+    clone = tmp_path / "shallow"
+    git(tmp_path, "clone", "-q", "--depth", "1", f"file://{source}", str(clone))
+    repo_guard.watch(clone)
+    done = minirunner(clone, "run", "--report", "../report.json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert [(job["name"], job["status"]) for job in report["jobs"]] == [
+        ("job", "success")
+    ]
