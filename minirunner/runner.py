@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from minirunner import artifacts, cache
+from minirunner.children import child_options, forwarded_variables, generated_includes
 from minirunner.config.durations import parse_duration
-from minirunner.config.model import Trigger, Variable
+from minirunner.config.model import Variable
 from minirunner.config.unused import LOCAL_NOTES
-from minirunner.context import Context, Options
+from minirunner.context import Context
 from minirunner.coverage import read_coverage
-from minirunner.errors import ConfigError, MinirunnerError, UsageError
+from minirunner.errors import MinirunnerError, UsageError
 from minirunner.executors import ExecutorSettings, make_executor
 from minirunner.executors.base import Executor, JobOutcome, JobRequest
-from minirunner.files import inside
 from minirunner.interrupts import cancel_on_signals
 from minirunner.output import Console, JobLog, printable
 from minirunner.plan import Plan, PlannedJob, inherited_variables
@@ -358,22 +358,13 @@ class PipelineRun:
         job = planned.job
         trigger = job.trigger
         assert trigger is not None
-        parent_env = self.environment(planned)
-        forwarded = {}
-        if trigger.forward_yaml_variables:
-            # Their values as written, expanded: a pipeline variable of the
-            # same name does not replace them (GitLab's `Bridge`).
-            forwarded = {
-                name: expand(variable.value, parent_env)
-                if variable.expand
-                else variable.value
-                for name, variable in yaml_variables(planned, self.plan).items()
-            }
+        own = yaml_variables(planned, self.plan)
+        forwarded = forwarded_variables(trigger, own, self.environment(planned))
         variables = {**self.context.variables, "CI_PIPELINE_SOURCE": "parent_pipeline"}
-        include_map = {
-            **load_include_map(self.context.root),
-            **self._generated_includes(trigger),
-        }
+        in_run = {chosen.name for chosen in self._chosen}
+        with self._lock:
+            generated = generated_includes(trigger, in_run, self.stored)
+        include_map = {**load_include_map(self.context.root), **generated}
         config = load_child_config(
             self.context.tree,
             trigger,
@@ -383,7 +374,7 @@ class PipelineRun:
             tree_root=self.context.root,
         )
         inputs = replace(self.context.inputs, source="parent_pipeline")
-        options = self._child_options(trigger, forwarded)
+        options = child_options(self.context.options, trigger, forwarded)
         user = options.variables
         context = replace(
             self.context,
@@ -417,48 +408,6 @@ class PipelineRun:
                 self._children.remove(run)
         write_report(result, child_dir / "report.json")
         return result
-
-    def _generated_includes(self, trigger: Trigger) -> dict[str, str]:
-        """A dynamic child pipeline's `include: artifact` files, from the artifacts
-        the named jobs of this run kept, as include map entries."""
-        in_run = {planned.name for planned in self._chosen}
-        found = {}
-        for target in trigger.external:
-            kind, _, rest = target.partition(":")
-            job, _, name = rest.partition(":")
-            if kind == "artifact" and job in in_run:
-                found[target] = str(self._kept_file(job, name))
-        return found
-
-    def _kept_file(self, job: str, name: str) -> Path:
-        """A file among the artifacts a job of this run kept."""
-        with self._lock:
-            stored = self.stored.get(job)
-        if stored is not None:
-            path = stored.folder / name
-            if path.is_file() and inside(stored.folder, path):
-                return path
-        raise ConfigError(
-            f"job '{job}' kept no artifact '{name}' to include",
-            keyword="trigger:include:artifact",
-        )
-
-    def _child_options(self, trigger: Trigger, forwarded: dict[str, str]) -> Options:
-        """The child's variables above its own: the project's settings, then what
-        `trigger:forward` passes (the trigger job's variables, and the pipeline's
-        only when asked), later ones winning as in GitLab's `Bridge`."""
-        parent = self.context.options
-        settings: dict[str, str] = {}
-        pipeline: dict[str, str] = {}
-        for name, value in parent.variables.items():
-            chosen = settings if name in parent.settings_variables else pipeline
-            chosen[name] = value
-        variables = {**settings, **forwarded}
-        if trigger.forward_pipeline_variables:
-            variables.update(pipeline)
-        return replace(
-            parent, variables=variables, settings_variables=frozenset(settings)
-        )
 
     def display(self, name: str) -> str:
         """How the terminal names a job: a child's jobs under their trigger's."""
