@@ -101,6 +101,23 @@ def reuse_snapshot(
         _overlay_working_tree(state_root.resolve(), dest, sha)
 
 
+def check_git_trusts(root: Path) -> None:
+    """GitError in one line when git refuses the repository because it belongs
+    to another user (git's `safe.directory`): no job could get a checkout."""
+    if root.stat().st_uid == os.geteuid():
+        return
+    try:
+        git(root, "rev-parse", "--git-dir")
+    except GitError as error:
+        if "dubious ownership" not in str(error):
+            raise
+        raise GitError(
+            f"git refuses {root}: it belongs to another user; run minirunner as "
+            "its owner, or trust it with "
+            f"`git config --global --add safe.directory {root}`"
+        ) from None
+
+
 def alternate_object_dirs(dest: Path) -> tuple[Path, ...]:
     """The object directories a snapshot borrows from, to mount read-only.
 

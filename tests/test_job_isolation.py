@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import pwd
 from pathlib import Path
 
+import pytest
 from cli_support import minirunner
-from conftest import MakeRepo
+from conftest import MakeRepo, git
 from repo_guard import guard_make_repo
 
 # Every repository a test here makes must come out of it unchanged.
@@ -72,3 +74,25 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return stat.split(") ")[1][0] != "Z"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give a repository away")
+def test_a_repository_git_refuses_to_trust_is_one_line(tmp_path: Path) -> None:
+    repo = tmp_path / "theirs"
+    repo.mkdir()
+    (repo / ".gitlab-ci.yml").write_text("job:\n  script: [echo hi]\n")
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "Theirs")
+    nobody = pwd.getpwnam("nobody").pw_uid
+    for path in [repo, *repo.rglob("*")]:
+        os.lchown(path, nobody, -1)
+    untrusting = {"GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    done = minirunner(repo, "run", env=untrusting)
+    assert done.returncode == 3
+    assert done.stderr == (
+        f"Error: git refuses {repo}: it belongs to another user; run minirunner as "
+        "its owner, or trust it with "
+        f"`git config --global --add safe.directory {repo}`\n"
+    )
+    assert not (repo / ".minirunner").exists()

@@ -28,6 +28,7 @@ from minirunner.session import (
     running_registry,
     start_registry_info,
 )
+from minirunner.snapshot import check_git_trusts
 from minirunner.uncommitted import UncommittedChanges, uncommitted_changes
 from minirunner.userconfig import find_root
 from minirunner.varfiles import UserVariables
@@ -109,6 +110,7 @@ def _run(
     # is in every pipeline), so the pipeline need not be planned twice.
     known = None if choice.registry is False else recorded_registry_info()
     first = load_pipeline(options, registry=known.address if known else None)
+    check_git_trusts(first.context.root)
     jobs = chosen_names(first.plan, choice, console)
     registry_info = known
     wanted = choice.registry

@@ -39,7 +39,9 @@ def user_file() -> Path:
 def _read(path: Path, base: Path) -> dict[str, str]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
+        # No such file, or a file where a folder of its path should be
+        # (HOME=/dev/null): no map.
         return {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         raise ConfigError(
