@@ -142,7 +142,7 @@ def load_user_variables(root: Path, project_path: str) -> UserVariables:
         sources.append(source)
 
     user = user_file()
-    if user.is_file():
+    if _present(user):
         data = read_yaml(user)
         scoped = data.pop(PROJECTS, None)
         merged.update(parse_variables(data, str(user)))
@@ -153,11 +153,11 @@ def load_user_variables(root: Path, project_path: str) -> UserVariables:
         sources.append(str(user))
 
     dotenv = root / FOLDER / "variables.env"
-    if dotenv.is_file():
+    if _present(dotenv):
         merged.update(parse_dotenv(dotenv))
         sources.append(str(dotenv))
     project = root / FOLDER / "variables.yml"
-    if project.is_file():
+    if _present(project):
         data = read_yaml(project)
         if PROJECTS in data:
             raise ConfigError(
@@ -167,6 +167,19 @@ def load_user_variables(root: Path, project_path: str) -> UserVariables:
         merged.update(parse_variables(data, str(project)))
         sources.append(str(project))
     return UserVariables(merged, tuple(sources))
+
+
+def _present(path: Path) -> bool:
+    """Whether a variables file is there; ConfigError for something else in its
+    place (a folder, a link to nowhere), which would otherwise go unnoticed."""
+    if path.is_file():
+        return True
+    if os.path.lexists(path):
+        raise ConfigError(
+            "a variables file must be a file, not a folder or a broken link",
+            file=str(path),
+        )
+    return False
 
 
 def read_yaml(path: Path) -> dict[str, Any]:

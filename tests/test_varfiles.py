@@ -250,3 +250,22 @@ def test_dotenv_lines_a_shell_would_read_otherwise(
     with pytest.raises(ConfigError) as raised:
         parse_dotenv(path)
     assert str(raised.value) == f"{path}:2: {message}"
+
+
+@pytest.mark.parametrize("kind", ["folder", "broken link"])
+def test_a_variables_file_that_is_no_file_is_named(
+    make_repo: MakeRepo, kind: str
+) -> None:
+    repo = make_repo({".gitlab-ci.yml": "job:\n  script: [echo hi]\n"})
+    path = repo / ".minirunner" / "variables.yml"
+    path.parent.mkdir()
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(path)
+    done = minirunner(repo, "run")
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"Error: {path}: a variables file must be a file, not a folder or a "
+        "broken link\n"
+    )
