@@ -13,6 +13,7 @@ from pathlib import Path
 from minirunner.output import STATUS_COLOURS, Console, is_terminal, paint, printable
 
 TAIL_LINES = 10
+MIN_TABLE_WIDTH = 40
 LABELS = {"success": "passed"}
 # The order the totals line lists them in.
 LABEL_ORDER = (
@@ -125,7 +126,9 @@ def print_summary(
     On a terminal the table is drawn with rich; elsewhere it is plain columns.
     """
     if result.jobs:
-        rich = is_terminal(console.stream)
+        # A terminal too narrow for rich's table gets the plain one, which wraps.
+        narrow = shutil.get_terminal_size((100, 24)).columns < MIN_TABLE_WIDTH
+        rich = is_terminal(console.stream) and not narrow
         table = rich_table(result, console.colour) if rich else plain_table(result)
         console.write(("" if console.quiet else "\n") + table)
         for job in result.jobs:

@@ -242,6 +242,18 @@ def test_the_summary_on_a_terminal_is_a_rich_table(tmp_path: Path) -> None:
     assert "─" in plain
 
 
+def test_a_terminal_too_narrow_for_a_drawn_table_gets_the_plain_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "20")
+    stream = Stream(terminal=True)
+    print_summary(Console(stream=stream, colour=False), results(tmp_path))
+    assert stream.getvalue().splitlines()[1:3] == [
+        "job      stage   status           duration",
+        "compile  build   passed           4.2s",
+    ]
+
+
 def test_the_summary_has_a_coverage_column_when_a_job_reports_one() -> None:
     result = PipelineResult(
         3,
