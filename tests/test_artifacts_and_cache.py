@@ -294,3 +294,24 @@ loops:
         "d/up",
     ]
     assert (stored / "d" / "up").is_symlink()
+
+
+def test_a_pages_job_keeps_the_folder_it_publishes(make_repo: MakeRepo) -> None:
+    config = """
+stages: [deploy, check]
+pages:
+  stage: deploy
+  script: [mkdir -p public, echo home > public/index.html]
+site:
+  stage: deploy
+  pages: {publish: dist}
+  script: [mkdir -p dist, echo site > dist/index.html]
+check:
+  stage: check
+  script: [cat public/index.html dist/index.html]
+"""
+    repo = make_repo({".gitlab-ci.yml": config})
+    done = minirunner(repo, "run", "-j", "1")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "check | home" in done.stdout
+    assert "check | site" in done.stdout

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from minirunner.config import conditions, records, relations
 from minirunner.config import keywords as kw
 from minirunner.config.durations import MONTH, WEEK
-from minirunner.config.model import Job, Location, Need, Retry, Trigger, frozen_map
+from minirunner.config.model import (
+    Artifacts,
+    Job,
+    Location,
+    Need,
+    Retry,
+    Trigger,
+    frozen_map,
+)
 from minirunner.config.relations import Matrix, NeedSpec
 from minirunner.config.shared import SharedRecords
 from minirunner.config.unused import CHECKS, LOCAL_NOTES, check_unused
@@ -286,7 +294,30 @@ def build_job(
         needs=_needs(specs := _need_specs(site, job_needs, warnings)),
     )
     parallel = _parallel(site, raw.get("parallel"), bridge, warnings)
+    folder = _pages_folder(name, raw)
+    if folder is not None:
+        job = replace(job, artifacts=_with_path(job.artifacts, folder))
     return Draft(job, specs, parallel, on_stop, site)
+
+
+def _pages_folder(name: str, raw: dict[Any, Any]) -> str | None:
+    """The folder a Pages job publishes, which GitLab adds to its artifacts:
+    `pages:publish`, else the older `publish`, else `public`; None for another
+    job (https://docs.gitlab.com/user/project/pages/)."""
+    pages = raw.get("pages")
+    if pages is False or (pages is None and name != "pages"):
+        return None
+    chosen = pages.get("publish") if isinstance(pages, dict) else None
+    folder = chosen or raw.get("publish") or "public"
+    return str(folder).lstrip("/") or "public"
+
+
+def _with_path(artifacts: Artifacts | None, folder: str) -> Artifacts:
+    if artifacts is None:
+        return Artifacts(paths=(folder,))
+    if folder in artifacts.paths:
+        return artifacts
+    return replace(artifacts, paths=(*artifacts.paths, folder))
 
 
 def _local_notes(
