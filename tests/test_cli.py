@@ -367,6 +367,25 @@ def test_lint_lists_the_mistakes_of_every_job(make_repo: MakeRepo) -> None:
     )
 
 
+def test_lint_lists_every_mistake_of_a_job_in_line_order(make_repo: MakeRepo) -> None:
+    config = (
+        "build:\n  script: echo hi\n  when: sometimes\n  timeout: forever\n"
+        "  retry: lots\n  image: 5\n"
+    )
+    repo = make_repo({".gitlab-ci.yml": config})
+    linted = minirunner(repo, "lint")
+    assert linted.returncode == 2
+    assert linted.stderr.splitlines() == [
+        "Error: .gitlab-ci.yml:3: job 'build': when: should be one of: on_success, "
+        "on_failure, always, manual, delayed",
+        "Error: .gitlab-ci.yml:4: job 'build': timeout: should be a duration",
+        "Error: .gitlab-ci.yml:5: job 'build': retry: config has to be either an "
+        "integer or a hash",
+        "Error: .gitlab-ci.yml:6: job 'build': image: config should be a hash or a "
+        "string, not a number",
+    ]
+
+
 def test_a_job_name_with_a_newline_keeps_every_table_on_its_lines(
     make_repo: MakeRepo,
 ) -> None:

@@ -36,6 +36,8 @@ from minirunner.config.variables import variables
 from minirunner.errors import ConfigError, ConfigErrors
 
 MAX_JOB_NAME = 255
+# How many mistakes of one job lint lists, as a hostile file could hold many.
+MAX_MISTAKES_PER_JOB = 20
 
 
 def wrap_stages(listed: tuple[str, ...] | list[str]) -> tuple[str, ...]:
@@ -103,7 +105,7 @@ def _drafts(
         try:
             drafts.append(_draft(name, raw, locs, defaults, warnings, shared))
         except ConfigError as error:
-            errors.append(error)
+            errors.extend(_mistakes_of_job(error, name, raw, locs, defaults, shared))
     if len(errors) == 1:
         raise errors[0]
     if errors:
@@ -145,6 +147,38 @@ def _draft(
             job=name[:40] + "...",
         )
     return build_job(name, raw, site, defaults, warnings, shared)
+
+
+def _mistakes_of_job(
+    first: ConfigError,
+    name: Any,
+    raw: Any,
+    locs: Locs,
+    defaults: Defaults,
+    shared: SharedRecords,
+) -> list[ConfigError]:
+    """A job's mistakes, as GitLab's lint lists them all: after each one, the job
+    is checked again without the keyword at fault. A mistake that only the
+    removal makes (a missing `script`) ends the search."""
+    found = [first]
+    removed: set[str] = set()
+    current = raw
+    while len(found) < MAX_MISTAKES_PER_JOB and isinstance(current, dict):
+        key = (found[-1].keyword or "").split(":")[0]
+        if not key or key not in current or key in removed:
+            break
+        removed.add(key)
+        current = {other: value for other, value in current.items() if other != key}
+        try:
+            _draft(name, current, locs, defaults, [], shared)
+        except ConfigError as error:
+            keyword = (error.keyword or "").split(":")[0]
+            if not keyword or keyword in removed:
+                break
+            found.append(error)
+            continue
+        break
+    return sorted(found, key=lambda error: error.line or 0)
 
 
 def _misspelt_script(raw: Any) -> str:
