@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, TypeVar
 
 import click
@@ -96,6 +96,18 @@ def _named_by_source(
     return UsageError(f"{where}: {error.message}")
 
 
+def _inside_repository(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """A path of the repository, as GitLab's CI/CD configuration file setting is."""
+    path = PurePosixPath(value)
+    if not value or path.is_absolute() or ".." in path.parts:
+        raise click.BadParameter(
+            f"'{value}' is not a path inside the repository, relative to its top",
+            ctx=ctx,
+            param=param,
+        )
+    return value
+
+
 def _gives(arg: str, option: str) -> bool:
     """Whether a command-line argument sets `option` (`-j4`, `--concurrency=4`)."""
     if option.startswith("--"):
@@ -163,6 +175,7 @@ def pipeline_options(command: F) -> F:
             default=".gitlab-ci.yml",
             show_default=True,
             envvar=envvar("file"),
+            callback=_inside_repository,
             help="The CI configuration file, relative to the repository.",
         ),
     ]

@@ -474,3 +474,16 @@ def test_a_shallow_clone_runs_its_commit_as_a_first_one(
     assert [(job["name"], job["status"]) for job in report["jobs"]] == [
         ("job", "success")
     ]
+
+
+@pytest.mark.parametrize("path", ["/etc/passwd", "../other.yml", ""])
+def test_file_names_a_path_inside_the_repository(
+    make_repo: MakeRepo, path: str
+) -> None:
+    repo = make_repo({".gitlab-ci.yml": "job:\n  script: [echo hi]\n"})
+    done = minirunner(repo, "lint", "--file", path)
+    assert done.returncode == 2
+    assert one_line_error(done) == (
+        f"Error: Invalid value for '--file': '{path}' is not a path inside the "
+        "repository, relative to its top (`minirunner lint --help` for help)"
+    )
