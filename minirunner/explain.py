@@ -149,6 +149,11 @@ def _workflow(out: Writer, plan: Plan, emptied: bool) -> None:
         out.add(f"workflow:rules: {verdict}: {workflow.reason}")
     else:
         verdict = out.paint("no pipeline is created", RED)
+        # Without a trace no workflow rule was read: the pipeline was refused
+        # before them ([skip ci]).
+        if not workflow.trace:
+            out.add(f"{verdict}: {workflow.reason}")
+            return
         out.add(f"workflow:rules: {verdict}: {workflow.reason}")
     rules = plan.config.workflow.rules or ()
     _traces(out, workflow.trace, rules, workflow.rule_index)

@@ -175,6 +175,17 @@ def test_workflow_rules_that_prevent_the_pipeline(make_repo: MakeRepo) -> None:
     ]
 
 
+def test_skip_ci_is_named_as_what_prevents_the_pipeline(make_repo: MakeRepo) -> None:
+    config = "workflow:\n  rules:\n    - when: always\njob:\n  script: [echo]\n"
+    repo = make_repo({".gitlab-ci.yml": config}, message="Fix a typo [skip ci]")
+    done = minirunner(repo, "explain", "--color", "never")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1:] == [
+        "no pipeline is created: the commit message says [skip ci], so GitLab "
+        "creates no push pipeline (`--source web` runs it all the same)",
+    ]
+
+
 EMPTIED = (
     "no pipeline is created: Pipeline will not run for the selected trigger. The "
     "rules configuration prevented any jobs from being added to the pipeline."
